@@ -1,0 +1,289 @@
+"""The closed-form continuous-time (CfC) cell: one observation, one update."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["CfCCell", "ACTIVATIONS", "MODES"]
+
+MODES = ("default", "no_gate", "pure")
+
+
+@dataclass(frozen=True)
+class _Activation:
+    """A backbone activation written as ``outer * base(inner * a)``.
+
+    Splitting out the two constant factors lets the fused sequence loop fold
+    them into the weight matrices, so that the time loop calls one kernel per
+    activation.
+    """
+
+    base: Callable[[Tensor], Tensor]
+    inner: float = 1.0
+    outer: float = 1.0
+
+    def __call__(self, a: Tensor) -> Tensor:
+        if self.inner == 1.0 and self.outer == 1.0:
+            return self.base(a)
+        return self.outer * self.base(self.inner * a)
+
+
+# LeCun's scaled tanh, 1.7159 * tanh(0.666 * a), as used by the paper's code.
+ACTIVATIONS = {
+    "lecun_tanh": _Activation(torch.tanh, inner=0.666, outer=1.7159),
+    "tanh": _Activation(torch.tanh),
+    "relu": _Activation(torch.relu),
+    "gelu": _Activation(nn.functional.gelu),
+    "silu": _Activation(nn.functional.silu),
+}
+
+
+def _check_positive_int(name: str, value, *, allow_zero: bool = False) -> None:
+    lowest = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a {kind} int, got {value!r}.")
+
+
+def _check_config(
+    input_size, units, mode, backbone_units, backbone_layers, backbone_dropout,
+    activation,
+) -> None:
+    _check_positive_int("input_size", input_size)
+    _check_positive_int("units", units)
+    _check_positive_int("backbone_units", backbone_units)
+    _check_positive_int("backbone_layers", backbone_layers, allow_zero=True)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}."
+        )
+    if isinstance(backbone_dropout, bool) or not isinstance(
+        backbone_dropout, (int, float)
+    ) or not 0.0 <= backbone_dropout < 1.0:
+        raise ValueError(
+            f"backbone_dropout must be a float in [0, 1), got {backbone_dropout!r}."
+        )
+    if backbone_layers == 0 and backbone_dropout > 0:
+        raise ValueError(
+            "backbone_dropout > 0 needs a backbone; got backbone_layers=0. Set "
+            "backbone_layers >= 1 or backbone_dropout=0."
+        )
+
+
+class CfCCell(nn.Module):
+    r"""One closed-form continuous-time update of a hidden state.
+
+    Given an observation :math:`x_t`, the previous state :math:`h_{t-1}` and
+    the time :math:`\Delta t` elapsed since the previous observation, a
+    backbone MLP reads :math:`z = \mathrm{MLP}([x_t, h_{t-1}])` and the cell
+    returns, depending on ``mode``:
+
+    ``"default"`` (the paper's eq. 10, gated)
+        :math:`h_t = f_1 \odot (1 - \sigma_t) + \sigma_t \odot f_2`
+    ``"no_gate"``
+        :math:`h_t = f_1 + \sigma_t \odot f_2`
+    ``"pure"`` (the direct closed-form solution)
+        :math:`h_t = A - A \odot e^{-\Delta t\,(|w_\tau| + |f|)} \odot f`
+
+    with :math:`f_1 = \tanh(W_1 z + b_1)`, :math:`f_2 = \tanh(W_2 z + b_2)`,
+    the time gate :math:`\sigma_t = \mathrm{sigmoid}(a(z)\,\Delta t + b(z))`
+    (the official implementation's realisation of :math:`\sigma(-f\,\Delta t)`
+    with learnt heads ``time_a`` and ``time_b``), and in pure mode
+    :math:`f = W z + b` with learnt vectors :math:`A` and :math:`w_\tau`.
+
+    Parameters
+    ----------
+    input_size : int
+        Number of input features ``C``.
+    units : int
+        Size ``H`` of the hidden state.
+    mode : {"default", "no_gate", "pure"}, default="default"
+        Which closed-form update to use (see above).
+    backbone_units : int, default=128
+        Width ``U`` of each backbone layer.
+    backbone_layers : int, default=1
+        Number of backbone layers. With 0 the heads read ``[x, h]`` directly.
+    backbone_dropout : float, default=0.0
+        Dropout probability applied after every backbone activation
+        (including the first, so it acts with ``backbone_layers=1``).
+    activation : {"lecun_tanh", "tanh", "relu", "gelu", "silu"}, \
+            default="lecun_tanh"
+        Backbone activation. ``lecun_tanh`` is ``1.7159 * tanh(0.666 * a)``.
+
+    Attributes
+    ----------
+    backbone : torch.nn.ModuleList of torch.nn.Linear
+        The backbone layers; the first maps ``C + H`` features to ``U``.
+    heads : torch.nn.Linear
+        All output heads in one layer. Its rows are, in order, ``f1``, ``f2``,
+        ``time_a`` and ``time_b`` (``4 * H`` rows), or ``f`` alone in pure
+        mode (``H`` rows).
+    w_tau, A : torch.nn.Parameter of shape (H,)
+        Pure mode only: the time-constant offset and the amplitude.
+
+    Shape
+    -----
+    - ``x``: :math:`(B, C)` or :math:`(C,)` for one unbatched observation.
+    - ``h``: :math:`(B, H)`, :math:`(H,)` or ``None`` for a zero state.
+    - ``dt``: ``None`` (means 1), a number, or a tensor of shape :math:`(B,)`
+      or :math:`(B, 1)` (:math:`()` unbatched).
+    - Output: the new state, :math:`(B, H)` or :math:`(H,)`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_cfc.nn import CfCCell
+    >>> cell = CfCCell(3, 8)
+    >>> h = cell(torch.randn(5, 3), None, dt=torch.rand(5))
+    >>> h.shape
+    torch.Size([5, 8])
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        units: int,
+        *,
+        mode: str = "default",
+        backbone_units: int = 128,
+        backbone_layers: int = 1,
+        backbone_dropout: float = 0.0,
+        activation: str = "lecun_tanh",
+    ) -> None:
+        super().__init__()
+        _check_config(
+            input_size, units, mode, backbone_units, backbone_layers,
+            backbone_dropout, activation,
+        )
+        self.input_size = input_size
+        self.units = units
+        self.mode = mode
+        self.backbone_units = backbone_units
+        self.backbone_layers = backbone_layers
+        self.backbone_dropout = float(backbone_dropout)
+        self.activation = activation
+        self._act = ACTIVATIONS[activation]
+        widths = [input_size + units] + [backbone_units] * backbone_layers
+        self.backbone = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:])
+        )
+        self.dropout = nn.Dropout(self.backbone_dropout)
+        n_heads = 1 if mode == "pure" else 4
+        self.heads = nn.Linear(widths[-1], n_heads * units)
+        if mode == "pure":
+            self.w_tau = nn.Parameter(torch.empty(units))
+            self.A = nn.Parameter(torch.empty(units))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Re-initialise all weights.
+
+        Weight matrices get Xavier-uniform values, biases PyTorch's default
+        uniform values; in pure mode ``w_tau`` starts at 0 and ``A`` at 1, as
+        in the official implementation.
+        """
+        for layer in self.backbone:
+            layer.reset_parameters()
+            nn.init.xavier_uniform_(layer.weight)
+        self.heads.reset_parameters()
+        with torch.no_grad():  # Xavier per head, as if each were its own layer
+            for block in self.heads.weight.split(self.units):
+                nn.init.xavier_uniform_(block)
+        if self.mode == "pure":
+            nn.init.zeros_(self.w_tau)
+            nn.init.ones_(self.A)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.units}"
+        defaults = {
+            "mode": "default", "backbone_units": 128, "backbone_layers": 1,
+            "backbone_dropout": 0.0, "activation": "lecun_tanh",
+        }
+        for name, default in defaults.items():
+            value = getattr(self, name)
+            if value != default:
+                s += f", {name}={value!r}"
+        return s
+
+    def backbone_forward(self, x: Tensor, h: Tensor) -> Tensor:
+        """Backbone features ``z`` of shape (B, U) from ``x`` (B, C), ``h`` (B, H)."""
+        z = torch.cat([x, h], dim=-1)
+        for layer in self.backbone:
+            z = self.dropout(self._act(layer(z)))
+        return z
+
+    def forward(self, x: Tensor, h: Tensor | None = None, dt=None) -> Tensor:
+        """Advance the state by one observation; see the class docstring."""
+        if x.dim() not in (1, 2):
+            raise ValueError(
+                f"CfCCell: expected x of shape (B, {self.input_size}) or "
+                f"({self.input_size},), got {tuple(x.shape)}."
+            )
+        unbatched = x.dim() == 1
+        if unbatched:
+            x = x.unsqueeze(0)
+            h = None if h is None else h.unsqueeze(0)
+            if isinstance(dt, Tensor):
+                dt = dt.reshape(1)
+        if x.shape[1] != self.input_size:
+            raise ValueError(
+                f"CfCCell: expected x with {self.input_size} features (last "
+                f"dimension), got shape {tuple(x.shape)}."
+            )
+        batch = x.shape[0]
+        if h is None:
+            h = x.new_zeros(batch, self.units)
+        elif h.shape != (batch, self.units):
+            raise ValueError(
+                f"CfCCell: expected h of shape ({batch}, {self.units}), got "
+                f"{tuple(h.shape)}."
+            )
+        dt = _cell_dt(dt, batch, x)
+        out = self._update(self.backbone_forward(x, h), dt)
+        return out.squeeze(0) if unbatched else out
+
+    def _update(self, z: Tensor, dt: Tensor) -> Tensor:
+        heads = self.heads(z)
+        if self.mode == "pure":
+            decay = torch.exp(-dt * (self.w_tau.abs() + heads.abs()))
+            return self.A - self.A * decay * heads
+        ff1, ff2, t_a, t_b = heads.chunk(4, dim=-1)
+        ff1, ff2 = torch.tanh(ff1), torch.tanh(ff2)
+        gate = torch.sigmoid(t_a * dt + t_b)
+        if self.mode == "no_gate":
+            return ff1 + gate * ff2
+        return ff1 * (1.0 - gate) + gate * ff2
+
+
+def _cell_dt(dt, batch: int, like: Tensor) -> Tensor:
+    """Return ``dt`` as a (B, 1) tensor in the dtype and device of ``like``."""
+    if dt is None:
+        dt = 1.0
+    if not isinstance(dt, Tensor):
+        dt = torch.as_tensor(float(dt))
+    dt = dt.to(dtype=like.dtype, device=like.device)
+    if dt.dim() == 0:
+        dt = dt.expand(batch)
+    if dt.shape not in ((batch,), (batch, 1)):
+        raise ValueError(
+            f"CfCCell: expected dt of shape ({batch},) or ({batch}, 1), got "
+            f"{tuple(dt.shape)}."
+        )
+    _check_dt_values(dt, "dt")
+    return dt.reshape(batch, 1)
+
+
+def _check_dt_values(dt: Tensor, name: str) -> None:
+    if not bool(torch.isfinite(dt).all()):
+        raise ValueError(f"{name} must be finite; it contains NaN or infinite values.")
+    if bool((dt < 0).any()):
+        raise ValueError(
+            f"{name} must be non-negative (elapsed time since the previous "
+            f"observation); its minimum is {float(dt.min())}."
+        )
