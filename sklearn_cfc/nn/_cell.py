@@ -50,7 +50,12 @@ def _check_positive_int(name: str, value, *, allow_zero: bool = False) -> None:
 
 
 def _check_config(
-    input_size, units, mode, backbone_units, backbone_layers, backbone_dropout,
+    input_size,
+    units,
+    mode,
+    backbone_units,
+    backbone_layers,
+    backbone_dropout,
     activation,
 ) -> None:
     _check_positive_int("input_size", input_size)
@@ -63,9 +68,11 @@ def _check_config(
         raise ValueError(
             f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}."
         )
-    if isinstance(backbone_dropout, bool) or not isinstance(
-        backbone_dropout, (int, float)
-    ) or not 0.0 <= backbone_dropout < 1.0:
+    if (
+        isinstance(backbone_dropout, bool)
+        or not isinstance(backbone_dropout, (int, float))
+        or not 0.0 <= backbone_dropout < 1.0
+    ):
         raise ValueError(
             f"backbone_dropout must be a float in [0, 1), got {backbone_dropout!r}."
         )
@@ -158,8 +165,13 @@ class CfCCell(nn.Module):
     ) -> None:
         super().__init__()
         _check_config(
-            input_size, units, mode, backbone_units, backbone_layers,
-            backbone_dropout, activation,
+            input_size,
+            units,
+            mode,
+            backbone_units,
+            backbone_layers,
+            backbone_dropout,
+            activation,
         )
         self.input_size = input_size
         self.units = units
@@ -202,8 +214,11 @@ class CfCCell(nn.Module):
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.units}"
         defaults = {
-            "mode": "default", "backbone_units": 128, "backbone_layers": 1,
-            "backbone_dropout": 0.0, "activation": "lecun_tanh",
+            "mode": "default",
+            "backbone_units": 128,
+            "backbone_layers": 1,
+            "backbone_dropout": 0.0,
+            "activation": "lecun_tanh",
         }
         for name, default in defaults.items():
             value = getattr(self, name)

@@ -187,8 +187,10 @@ class CfC(nn.Module):
             out, state = self._fused_forward(x, dt, lengths, state)
         if unbatched:
             out = out.squeeze(0)
-            state = tuple(s.squeeze(0) for s in state) if self.mixed_memory else (
-                state.squeeze(0)
+            state = (
+                tuple(s.squeeze(0) for s in state)
+                if self.mixed_memory
+                else (state.squeeze(0))
             )
         elif not self.batch_first:
             out = out.transpose(0, 1)
@@ -258,7 +260,12 @@ class CfC(nn.Module):
                 (sorted_lengths[None, :] > torch.arange(t_max)[:, None]).sum(1).tolist()
             )
             perm = order.to(x.device)
-            x, dt, state = x[perm], dt[perm], state[perm]
+            # padding may hold anything (NaN included): zero it so that it
+            # cannot reach a weight gradient through 0 * NaN
+            active = torch.arange(T, device=x.device) < lengths[:, None]
+            x = torch.where(active.unsqueeze(-1), x, 0.0)[perm]
+            dt = torch.where(active, dt, 0.0)[perm]
+            state = state[perm]
         masks = None
         p = self.cell.backbone_dropout
         if self.training and p > 0 and steps:
@@ -326,8 +333,10 @@ class CfC(nn.Module):
         elif not self.batch_first:
             x = x.transpose(0, 1)
         B, T, _ = x.shape
-        dt_shape = f"({T},)" if unbatched else (
-            f"({B}, {T})" if self.batch_first else f"({T}, {B})"
+        dt_shape = (
+            f"({T},)"
+            if unbatched
+            else (f"({B}, {T})" if self.batch_first else f"({T}, {B})")
         )
 
         # dt
@@ -336,9 +345,7 @@ class CfC(nn.Module):
         elif isinstance(dt, numbers.Real) and not isinstance(dt, bool):
             dt = x.new_full((B, T), float(dt))
         elif isinstance(dt, Tensor):
-            expected = (T,) if unbatched else (
-                (B, T) if self.batch_first else (T, B)
-            )
+            expected = (T,) if unbatched else ((B, T) if self.batch_first else (T, B))
             if tuple(dt.shape) != expected:
                 raise ValueError(
                     f"CfC: expected dt of shape {dt_shape} to match x of shape "
@@ -346,9 +353,7 @@ class CfC(nn.Module):
                     f"{tuple(dt.shape)}."
                 )
             dt = dt.to(dtype=x.dtype, device=x.device)
-            dt = dt.unsqueeze(0) if unbatched else (
-                dt if self.batch_first else dt.t()
-            )
+            dt = dt.unsqueeze(0) if unbatched else (dt if self.batch_first else dt.t())
         else:
             raise TypeError(
                 f"CfC: dt must be None, a number or a tensor of shape {dt_shape}, "
@@ -370,14 +375,16 @@ class CfC(nn.Module):
         if isinstance(lengths, numbers.Integral) and not isinstance(lengths, bool):
             lengths = torch.tensor([int(lengths)])
         elif isinstance(lengths, Tensor):
-            if lengths.is_floating_point() or lengths.is_complex() or (
-                lengths.dtype == torch.bool
+            if (
+                lengths.is_floating_point()
+                or lengths.is_complex()
+                or (lengths.dtype == torch.bool)
             ):
                 raise TypeError(
                     f"CfC: lengths must hold integers, got dtype {lengths.dtype}."
                 )
-            lengths = lengths.reshape(-1) if unbatched and lengths.dim() == 0 else (
-                lengths
+            lengths = (
+                lengths.reshape(-1) if unbatched and lengths.dim() == 0 else (lengths)
             )
         else:
             try:
