@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from ._cell import ACTIVATIONS, CfCCell
+from ._workspace import Arena
 
 __all__ = ["cfc_sequence"]
 
@@ -154,17 +155,34 @@ class _Chain:
         return torch.cat([2 * f1, 2 * f2, tb, ta])
 
     def head_grads(self, g: Tensor) -> Tensor:
-        """Gradients w.r.t. the effective heads (last dim) -> original heads."""
+        """Map gradients (first dim) from the effective heads to the original."""
         if self.mode == "pure":
             return g
-        f1, f2, tb, ta = g.split(self.H, dim=-1)
-        return torch.cat([2 * f1, 2 * f2, ta, tb], dim=-1)
+        f1, f2, tb, ta = g.split(self.H)
+        return torch.cat([2 * f1, 2 * f2, ta, tb])
 
-    def true_input(self, u: Tensor) -> Tensor:
-        """The true activation value from the stored loop activation."""
-        if self.s_out == 1.0 and self.shift == 0.0:
-            return u
-        return u * self.s_out + self.shift
+    def weight_grad(self, dpre: Tensor, stored: Tensor, scale: float, shift: float):
+        """``dpre.T @ (scale * stored + shift)`` over all steps, without the temporary.
+
+        ``dpre`` and ``stored`` are (Te, B, *) buffers; returns the weight and
+        bias gradients of the layer whose pre-activation gradient is ``dpre``.
+        """
+        rows = dpre.shape[0] * dpre.shape[1]
+        dpre = dpre.reshape(rows, -1)
+        db = dpre.sum(0)
+        dw = dpre.t() @ stored.reshape(rows, -1)
+        if scale != 1.0:
+            dw.mul_(scale)
+        if shift != 0.0:
+            dw.add_(db[:, None], alpha=shift)
+        return dw, db
+
+
+def _views(buf: Tensor) -> list[Tensor]:
+    """Per-step views of a (Te, B, *) buffer (or of a shared (1, B, *) scratch)."""
+    if buf is None:
+        return None
+    return list(buf.unbind(0)) if buf.stride(0) else [buf[0]] * buf.shape[0]
 
 
 def _forward(x, dt, h0, plan, masks, weights, store):
@@ -172,78 +190,92 @@ def _forward(x, dt, h0, plan, masks, weights, store):
     B, T, C = x.shape
     Te = len(steps)
     padded = Te < T or steps[-1] < B
-    new = torch.zeros if padded else torch.empty
     opts = dict(dtype=x.dtype, device=x.device)
     ch = _Chain(plan, weights, C, masks is not None)
-
-    zin = torch.addmm(ch.b0, x[:, :Te].transpose(0, 1).reshape(-1, C), ch.w1x.t()).view(
-        Te, B, -1
+    U = ch.w1x.shape[0] if L > 0 else 0
+    in_place = ch.base is torch.sigmoid  # its derivative comes from its output
+    widths = [None if in_place else U for _ in range(L)] + [U] * L
+    widths += [ch.n_heads * H] + ([H] if mode == "pure" else [])
+    per_step = [(Te if store else 1, B, w) for w in widths if w is not None]
+    arena = Arena(
+        [(Te + 1, B, H), (Te, B, C), (Te, B, ch.w1x.shape[0])] + per_step,
+        x,
+        zero=padded,
     )
+    HS, x_tm, zin, *rest = arena.tensors
+    rest = iter(t.expand(Te, *t.shape[1:]) for t in rest)
+    P = [None if w is None else next(rest) for w in widths[:L]]
+    A = [next(rest) for _ in range(L)]
+    HEADS = next(rest)
+    EXP = next(rest) if mode == "pure" else None
+
+    x_tm.copy_(x[:, :Te].transpose(0, 1))
+    x_tm = x_tm.view(Te * B, C)
+    torch.addmm(ch.b0, x_tm, ch.w1x.t(), out=zin.view(Te * B, -1))
     if ch.s_in != 1.0:
         zin.mul_(ch.s_in)
     dt_tm = dt[:, :Te].t().unsqueeze(-1)  # (Te, B, 1)
-
-    HS = new(Te + 1, B, H, **opts)
-    HS[0] = (h0 - ch.c0) / ch.c1 if ch.c1 != 1.0 else h0
-
-    def buffer(width):
-        if store:
-            return new(Te, B, width, **opts)
-        return torch.empty(1, B, width, **opts).expand(Te, B, width)
-
-    U = zin.shape[-1] if L > 0 else 0
-    P = [buffer(U) for _ in range(L)]
-    A = [buffer(U) for _ in range(L)]
-    HEADS = buffer(ch.n_heads * H)
+    if ch.c1 != 1.0:
+        torch.sub(h0, ch.c0, out=HS[0]).div_(ch.c1)
+    else:
+        HS[0] = h0
     if mode == "pure":
-        EXP = buffer(H)
         abs_w = weights[-2].abs()
         amp = weights[-1]
         neg_amp = -amp
-    else:
-        SIG = buffer(3 * H)
-        if mode == "no_gate":
-            ff = torch.empty(B, 2 * H, **opts)
-            neg_one = torch.tensor(-1.0, **opts)
-    base, sig_out = ch.base, ch.base is torch.sigmoid or ch.base is torch.tanh
+        exp_v = _views(EXP)
+    elif mode == "no_gate":
+        ff = torch.empty(B, 2 * H, **opts)
+        neg_one = torch.tensor(-1.0, **opts)
+    base = ch.base
+    has_out = base is torch.tanh
     rec, deep = ch.rec_eff, ch.deep_eff
-
-    def rows(buf, t, n, full):
-        return buf[t] if full else buf[t][:n]
+    hs_v, zin_v, dt_v = HS.unbind(0), zin.unbind(0), dt_tm.unbind(0)
+    heads_v = _views(HEADS)
+    a_v = [_views(a) for a in A]
+    p_v = [_views(p) for p in P]
+    mask_v = None if masks is None else [m.unbind(0) for m in masks]
 
     u = None  # the current layer's activation, carried between layers
     for t, n in enumerate(steps):
         full = n == B
-        s_prev = HS[t] if full else HS[t][:n]
-        heads = rows(HEADS, t, n, full)
+        s_prev = hs_v[t] if full else hs_v[t][:n]
+        heads = heads_v[t] if full else heads_v[t][:n]
+        z = zin_v[t] if full else zin_v[t][:n]
         if L > 0:
             for k in range(L):
-                pre = rows(P[k], t, n, full)
+                u_new = a_v[k][t] if full else a_v[k][t][:n]
+                if in_place:
+                    pre = u_new
+                else:
+                    pre = p_v[k][t] if full else p_v[k][t][:n]
                 if k == 0:
-                    torch.addmm(rows(zin, t, n, full), s_prev, rec, out=pre)
+                    torch.addmm(z, s_prev, rec, out=pre)
                 else:
                     torch.addmm(deep[k - 1][1], u, deep[k - 1][0], out=pre)
-                u = rows(A[k], t, n, full)
-                if sig_out:
+                u = u_new
+                if in_place:
+                    u.sigmoid_()
+                elif has_out:
                     base(pre, out=u)
                 else:
                     u.copy_(base(pre))
-                if masks is not None:
-                    u.mul_(rows(masks[k], t, n, full))
+                if mask_v is not None:
+                    u.mul_(mask_v[k][t] if full else mask_v[k][t][:n])
             torch.addmm(ch.bheads_eff, u, ch.heads_eff, out=heads)
         else:
-            torch.addmm(rows(zin, t, n, full), s_prev, rec, out=heads)
-        s_new = HS[t + 1] if full else HS[t + 1][:n]
-        dtc = rows(dt_tm, t, n, full)
+            torch.addmm(z, s_prev, rec, out=heads)
+        s_new = hs_v[t + 1] if full else hs_v[t + 1][:n]
+        dtc = dt_v[t] if full else dt_v[t][:n]
         if mode == "pure":
-            e = rows(EXP, t, n, full)
+            e = exp_v[t] if full else exp_v[t][:n]
             torch.abs(heads, out=e)
             e.add_(abs_w).mul_(dtc).neg_().exp_()
             torch.addcmul(amp, e * heads, neg_amp, out=s_new)
             continue
         gate_pre = heads[:, 2 * H : 3 * H]  # time_b, becomes time_a * dt + time_b
         torch.addcmul(gate_pre, heads[:, 3 * H :], dtc, out=gate_pre)
-        sig = torch.sigmoid(heads[:, : 3 * H], out=rows(SIG, t, n, full))
+        sig = heads[:, : 3 * H].sigmoid_()  # [s1, s2, gate], time_a is kept
         if mode == "default":
             torch.lerp(sig[:, :H], sig[:, H : 2 * H], sig[:, 2 * H :], out=s_new)
         else:
@@ -252,25 +284,26 @@ def _forward(x, dt, h0, plan, masks, weights, store):
             torch.addcmul(f[:, :H], sig[:, 2 * H :], f[:, H:], out=s_new)
 
     lengths = _lengths(steps, B, x.device) if padded else None
+    out = torch.empty(B, T, H, **opts)
     hs = HS[1:].transpose(0, 1)
     if ch.c1 != 1.0:
-        hs = hs * ch.c1 + ch.c0
+        c0, c1 = torch.tensor(ch.c0, **opts), torch.tensor(ch.c1, **opts)
+        torch.addcmul(c0, hs, c1, out=out[:, :Te])
+    else:
+        out[:, :Te] = hs
     if padded:
         active = torch.arange(Te, device=x.device)[None, :] < lengths[:, None]
-        hs = hs * active.unsqueeze(-1)
-        out = torch.cat([hs, hs.new_zeros(B, T - Te, H)], dim=1) if Te < T else hs
+        out[:, :Te].mul_(active.unsqueeze(-1))
+        out[:, Te:] = 0.0
         s_last = HS[lengths, torch.arange(B, device=x.device)]
     else:
-        out = hs.contiguous()
         s_last = HS[Te]
     h_last = s_last * ch.c1 + ch.c0 if ch.c1 != 1.0 else s_last.clone()
-    saved = None
-    if store:
-        saved = dict(HS=HS, dt_tm=dt_tm, lengths=lengths, P=P, A=A, HEADS=HEADS)
-        if mode == "pure":
-            saved["EXP"] = EXP
-        else:
-            saved["SIG"] = SIG
+    if not store:
+        arena.release()
+        return out, h_last, None
+    saved = dict(HS=HS, x_tm=x_tm, dt_tm=dt_tm, lengths=lengths, P=P, A=A)
+    saved.update(HEADS=HEADS, EXP=EXP, arena=arena)
     return out, h_last, saved
 
 
@@ -281,23 +314,57 @@ def _lengths(steps: list[int], batch: int, device) -> Tensor:
     return (rows[None, :] < counts[:, None]).sum(0).to(device)
 
 
-def _activation_grad(base, pre: Tensor, act: Tensor) -> Tensor:
-    """Derivative of the loop activation at ``pre`` (all steps at once)."""
+def _activation_grad(base, pre, act: Tensor, out: Tensor) -> Tensor:
+    """Derivative of the loop activation, all steps at once, into ``out``.
+
+    ``pre`` is the stored pre-activation (None for sigmoid, whose derivative
+    follows from its output ``act``).
+    """
     if base is torch.sigmoid:
-        return act * (1.0 - act)
+        return torch.addcmul(act, act, act, value=-1.0, out=out)
     if base is torch.tanh:
-        th = torch.tanh(pre)
-        return 1.0 - th * th
+        th = torch.tanh(pre, out=out)
+        return th.mul_(th).neg_().add_(1.0)
     with torch.enable_grad():
         pre = pre.detach().requires_grad_(True)
         (grad,) = torch.autograd.grad(base(pre).sum(), pre)
-    return grad
+    return out.copy_(grad)
+
+
+def _update_jacobian(mode, H, HEADS, dt_tm, J, scratch, e=None, amp=None):
+    """d s_t / d (effective heads), elementwise, for all steps, into ``J``.
+
+    ``HEADS`` holds ``[s1, s2, gate, time_a]`` after the forward loop (``f``
+    in pure mode); ``s`` is the state the loop carries. ``J`` has the layout
+    of the effective heads; ``scratch`` is (Te, B, 3H) work space.
+    """
+    if mode == "pure":
+        # d/df [A - A e f] with e = exp(-dt (|w| + |f|))
+        torch.mul(dt_tm, HEADS.abs(), out=J).neg_().add_(1.0)
+        return J.mul_(e).mul_(-amp)
+    sig = HEADS[..., : 3 * H]
+    q = torch.addcmul(sig, sig, sig, value=-1.0, out=scratch)  # sigmoid'
+    s1, s2, g = sig.split(H, dim=-1)
+    q1, q2, qg = q.split(H, dim=-1)
+    j1, j2, jg, ja = J.split(H, dim=-1)
+    if mode == "default":  # s = lerp(s1, s2, g)
+        torch.addcmul(q1, g, q1, value=-1.0, out=j1)
+        torch.mul(g, q2, out=j2)
+        torch.sub(s2, s1, out=jg)
+    else:  # h = (2 s1 - 1) + g (2 s2 - 1)
+        torch.mul(q1, 2.0, out=j1)
+        torch.mul(g, q2, out=j2).mul_(2.0)
+        torch.mul(s2, 2.0, out=jg).sub_(1.0)
+    jg.mul_(qg)
+    torch.mul(jg, dt_tm, out=ja)
+    return J
 
 
 class _CfCSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, dt, h0, plan, masks, *weights):
         out, h_last, saved = _forward(x, dt, h0, plan, masks, weights, True)
+        # the saved buffers (and their arena) live as long as this node
         ctx.plan, ctx.masks, ctx.saved = plan, masks, saved
         ctx.save_for_backward(x, *weights)
         return out, h_last
@@ -312,69 +379,56 @@ class _CfCSequence(torch.autograd.Function):
         Te = len(steps)
         lengths = s["lengths"]
         padded = lengths is not None
-        new = torch.zeros if padded else torch.empty
-        opts = dict(dtype=x.dtype, device=x.device)
         ch = _Chain(ctx.plan, weights, C, masks is not None)
-        dt_tm = s["dt_tm"]
-        rows_b = torch.arange(B, device=x.device)
+        dt_tm, HEADS = s["dt_tm"], s["HEADS"]
+        nh, M = ch.n_heads, ch.w1x.shape[0]
+        zeroed = [(Te, B, nh * H)] + [(Te, B, M)] * L  # DHEADS, DP
+        work = [(Te + 1, B, H), (Te, B, nh * H), (Te, B, 3 * H)] + [(Te, B, M)] * L
+        scratch = Arena(zeroed + work, x, zero=padded)
+        DHEADS, *rest = scratch.tensors
+        DP, (G, J, work3H), D = rest[:L], rest[L : L + 3], rest[L + 3 :]
 
         # dL/ds_t from outside the recurrence, time-major; padding gets none
-        G = torch.zeros(Te + 1, B, H, **opts)
         if g_out is not None:
-            G[1:] = g_out[:, :Te].transpose(0, 1)
+            torch.mul(g_out[:, :Te].transpose(0, 1), ch.c1, out=G[1:])
+            G[0].zero_()
             if padded:
                 active = torch.arange(Te, device=x.device)[:, None] < lengths
                 G[1:] *= active.unsqueeze(-1)
+        else:
+            G.zero_()
         if g_last is not None:
+            g_last = g_last * ch.c1 if ch.c1 != 1.0 else g_last
             if padded:
-                G.index_put_((lengths, rows_b), g_last, accumulate=True)
+                rows = torch.arange(B, device=x.device)
+                G.index_put_((lengths, rows), g_last, accumulate=True)
             else:
                 G[Te] += g_last
-        if ch.c1 != 1.0:
-            G *= ch.c1
         DS, ds0 = G[1:], G[0]
 
-        # local Jacobian of the update w.r.t. the effective heads, all steps
-        HEADS = s["HEADS"]
         if mode == "pure":
-            amp, w_tau = weights[-1], weights[-2]
-            e = s["EXP"]
-            J = -amp * e * (1.0 - dt_tm * HEADS.abs())
+            amp, w_tau, e = weights[-1], weights[-2], s["EXP"]
+            _update_jacobian(mode, H, HEADS, dt_tm, J, work3H, e, amp)
         else:
-            s1, s2, g = s["SIG"].split(H, dim=-1)
-            gd = g * (1.0 - g)
-            if mode == "default":
-                gp = (s2 - s1) * gd
-                J = torch.cat(
-                    [(1.0 - g) * s1 * (1.0 - s1), g * s2 * (1.0 - s2), gp, gp * dt_tm],
-                    dim=-1,
-                )
-            else:
-                gp = (2.0 * s2 - 1.0) * gd
-                J = torch.cat(
-                    [2.0 * s1 * (1.0 - s1), 2.0 * g * s2 * (1.0 - s2), gp, gp * dt_tm],
-                    dim=-1,
-                )
-        nh = ch.n_heads
-
-        D = []
+            _update_jacobian(mode, H, HEADS, dt_tm, J, work3H)
         for k in range(L):
-            d = _activation_grad(ch.base, s["P"][k], s["A"][k])
+            _activation_grad(ch.base, s["P"][k], s["A"][k], D[k])
             if masks is not None:
-                d.mul_(masks[k])
-            D.append(d)
-        heads_t = ch.heads_eff.t() if L > 0 else None  # (nh*H, U)
-        deep_t = [w.t() for w, _ in ch.deep_eff]
-        rec_t = ch.rec_eff.t()  # (M, H)
+                D[k].mul_(masks[k])
 
-        DHEADS = new(Te, B, nh * H, **opts)
-        DP = [new(Te, B, ch.w1x.shape[0], **opts) for _ in range(L)]
+        # backpropagation through time: four kernels a step
+        heads_t = ch.heads_eff.t() if L > 0 else None  # (nh * H, U)
+        deep_t = [w.t() for w, _ in ch.deep_eff]
+        rec_t = ch.rec_eff.t()
+        ds_v, j_v, dheads_v = DS.unbind(0), J.unbind(0), DHEADS.unbind(0)
+        dp_v = [d.unbind(0) for d in DP]
+        d_v = [d.unbind(0) for d in D]
         for t in range(Te - 1, -1, -1):
             n = steps[t]
             full = n == B
-            ds = DS[t] if full else DS[t][:n]
-            dheads = DHEADS[t] if full else DHEADS[t][:n]
-            jt = J[t] if full else J[t][:n]
+            ds = ds_v[t] if full else ds_v[t][:n]
+            jt = j_v[t] if full else j_v[t][:n]
+            dheads = dheads_v[t] if full else dheads_v[t][:n]
             torch.mul(jt.view(n, nh, H), ds.unsqueeze(1), out=dheads.view(n, nh, H))
             grad = dheads
             if L > 0:
@@ -382,60 +436,54 @@ class _CfCSequence(torch.autograd.Function):
                 for k in range(L - 1, -1, -1):
                     if k < L - 1:
                         du = torch.mm(grad, deep_t[k])
-                    grad = DP[k][t] if full else DP[k][t][:n]
-                    torch.mul(du, D[k][t] if full else D[k][t][:n], out=grad)
-            target = DS[t - 1] if t > 0 else ds0
-            if not full:
-                target = target[:n]
+                    grad = dp_v[k][t] if full else dp_v[k][t][:n]
+                    torch.mul(du, d_v[k][t] if full else d_v[k][t][:n], out=grad)
+            target = ds_v[t - 1] if t > 0 else ds0
+            target = target if full else target[:n]
             target.addmm_(grad, rec_t)
 
+        # gradients of inputs, then of weights as one matmul each over all steps
         needs = ctx.needs_input_grad
-        TB = Te * B
-        if L > 0:
-            first = (DP[0] * ch.s_in).reshape(TB, -1)
-        else:
-            first = ch.head_grads(DHEADS).reshape(TB, -1)
-        w1 = weights[0]
+        first = DP[0] if L > 0 else DHEADS  # w.r.t. the effective first layer
+        s_in = ch.s_in
         dx = ddt = dh0 = None
         if needs[0]:
+            w1x = ch.w1x * s_in if s_in != 1.0 else ch.w1x
             dx = x.new_zeros(B, T, C)
-            dx[:, :Te] = (first @ w1[:, :C]).view(Te, B, C).transpose(0, 1)
+            dx[:, :Te] = (first @ w1x).transpose(0, 1)
         if mode == "pure":
-            f = HEADS
-            common = DS * amp * f * e
+            common = DS * amp * HEADS * e  # DS is dL/dh here (c1 = 1)
         if needs[1]:
             if mode == "pure":
-                ddt_tm = (common * (w_tau.abs() + f.abs())).sum(-1)
+                ddt_tm = (common * (w_tau.abs() + HEADS.abs())).sum(-1)
             else:
                 ddt_tm = (DHEADS[..., 2 * H : 3 * H] * HEADS[..., 3 * H :]).sum(-1)
             ddt = x.new_zeros(B, T)
             ddt[:, :Te] = ddt_tm.t()
         if needs[2]:
-            dh0 = ds0 / ch.c1 if ch.c1 != 1.0 else ds0
+            dh0 = ds0 / ch.c1
 
-        HS = s["HS"]
-        h_prev = HS[:Te].reshape(TB, H)
-        if ch.c1 != 1.0:
-            h_prev = h_prev * ch.c1 + ch.c0
-        first_t = first.t()
-        grads = [
-            torch.cat(
-                [first_t @ x[:, :Te].transpose(0, 1).reshape(TB, C), first_t @ h_prev],
-                dim=1,
-            ),
-            first.sum(0),
-        ]
-        for k in range(1, L):
-            dp = (DP[k] * ch.s_in).reshape(TB, -1)
-            grads += [dp.t() @ ch.true_input(s["A"][k - 1]).reshape(TB, -1), dp.sum(0)]
+        TB = Te * B
+        first_flat = first.reshape(TB, -1)
+        d_first_b = first_flat.sum(0)
+        d_first_x = first_flat.t() @ s["x_tm"]
+        d_first_h, _ = ch.weight_grad(first, s["HS"][:Te], ch.c1, ch.c0)
+        d_first = torch.cat([d_first_x, d_first_h], dim=1)
         if L > 0:
-            dh_orig = ch.head_grads(DHEADS).reshape(TB, -1)
-            u_last = ch.true_input(s["A"][L - 1]).reshape(TB, -1)
-            grads += [dh_orig.t() @ u_last, dh_orig.sum(0)]
+            grads = [d_first * s_in, d_first_b * s_in]
+        else:
+            grads = [ch.head_grads(d_first), ch.head_grads(d_first_b)]
+        for k in range(1, L):
+            dw, db = ch.weight_grad(DP[k], s["A"][k - 1], ch.s_out, ch.shift)
+            grads += [dw * s_in, db * s_in]
+        if L > 0:
+            dw, db = ch.weight_grad(DHEADS, s["A"][L - 1], ch.s_out, ch.shift)
+            grads += [ch.head_grads(dw), ch.head_grads(db)]
         if mode == "pure":
             grads += [
                 (common * dt_tm).sum((0, 1)) * torch.sign(w_tau),
-                (DS * (1.0 - e * f)).sum((0, 1)),
+                (DS * (1.0 - e * HEADS)).sum((0, 1)),
             ]
+        scratch.release()
         grads = [gr if need else None for gr, need in zip(grads, needs[5:])]
         return (dx, ddt, dh0, None, None, *grads)
