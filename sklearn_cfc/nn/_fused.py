@@ -178,11 +178,23 @@ class _Chain:
         return dw, db
 
 
-def _views(buf: Tensor) -> list[Tensor]:
-    """Per-step views of a (Te, B, *) buffer (or of a shared (1, B, *) scratch)."""
-    if buf is None:
-        return None
-    return list(buf.unbind(0)) if buf.stride(0) else [buf[0]] * buf.shape[0]
+def _stepper(steps: list[int], batch: int):
+    """Return ``rows(buf)``: per-step views of a (Te, B, *) buffer.
+
+    Step ``t`` sees the first ``steps[t]`` rows (the sequences still running);
+    a (Te, B, *) view with stride 0 in time yields one shared scratch.
+    """
+    padded = any(n < batch for n in steps)
+
+    def rows(buf):
+        if buf is None:
+            return None
+        views = list(buf.unbind(0)) if buf.stride(0) else [buf[0]] * len(steps)
+        if padded:
+            views = [v[:n] for v, n in zip(views, steps)]
+        return views
+
+    return rows
 
 
 def _forward(x, dt, h0, plan, masks, weights, store):
@@ -223,34 +235,34 @@ def _forward(x, dt, h0, plan, masks, weights, store):
         abs_w = weights[-2].abs()
         amp = weights[-1]
         neg_amp = -amp
-        exp_v = _views(EXP)
     elif mode == "no_gate":
         ff = torch.empty(B, 2 * H, **opts)
         neg_one = torch.tensor(-1.0, **opts)
     base = ch.base
     has_out = base is torch.tanh
     rec, deep = ch.rec_eff, ch.deep_eff
-    hs_v, zin_v, dt_v = HS.unbind(0), zin.unbind(0), dt_tm.unbind(0)
-    heads_v = _views(HEADS)
-    a_v = [_views(a) for a in A]
-    p_v = [_views(p) for p in P]
-    mask_v = None if masks is None else [m.unbind(0) for m in masks]
+    rows = _stepper(steps, B)
+    s_prev_v, s_new_v, zin_v, dt_v = rows(HS[:-1]), rows(HS[1:]), rows(zin), rows(dt_tm)
+    heads_v, a_v, p_v = rows(HEADS), [rows(a) for a in A], [rows(p) for p in P]
+    mask_v = None if masks is None else [rows(m) for m in masks]
+    if mode == "pure":
+        exp_v = rows(EXP)
+    else:
+        # time_b's slot becomes time_a * dt + time_b, then [s1, s2, gate]
+        gate_v, time_a_v = rows(HEADS[..., 2 * H : 3 * H]), rows(HEADS[..., 3 * H :])
+        sig_v = rows(HEADS[..., : 3 * H])
+        s1_v, s2_v, g_v = (rows(HEADS[..., k * H : (k + 1) * H]) for k in range(3))
+        ff_v = rows(ff.expand(Te, B, 2 * H)) if mode == "no_gate" else None
 
     u = None  # the current layer's activation, carried between layers
-    for t, n in enumerate(steps):
-        full = n == B
-        s_prev = hs_v[t] if full else hs_v[t][:n]
-        heads = heads_v[t] if full else heads_v[t][:n]
-        z = zin_v[t] if full else zin_v[t][:n]
+    for t in range(Te):
+        heads = heads_v[t]
         if L > 0:
             for k in range(L):
-                u_new = a_v[k][t] if full else a_v[k][t][:n]
-                if in_place:
-                    pre = u_new
-                else:
-                    pre = p_v[k][t] if full else p_v[k][t][:n]
+                u_new = a_v[k][t]
+                pre = u_new if in_place else p_v[k][t]
                 if k == 0:
-                    torch.addmm(z, s_prev, rec, out=pre)
+                    torch.addmm(zin_v[t], s_prev_v[t], rec, out=pre)
                 else:
                     torch.addmm(deep[k - 1][1], u, deep[k - 1][0], out=pre)
                 u = u_new
@@ -261,27 +273,25 @@ def _forward(x, dt, h0, plan, masks, weights, store):
                 else:
                     u.copy_(base(pre))
                 if mask_v is not None:
-                    u.mul_(mask_v[k][t] if full else mask_v[k][t][:n])
+                    u.mul_(mask_v[k][t])
             torch.addmm(ch.bheads_eff, u, ch.heads_eff, out=heads)
         else:
-            torch.addmm(z, s_prev, rec, out=heads)
-        s_new = hs_v[t + 1] if full else hs_v[t + 1][:n]
-        dtc = dt_v[t] if full else dt_v[t][:n]
+            torch.addmm(zin_v[t], s_prev_v[t], rec, out=heads)
         if mode == "pure":
-            e = exp_v[t] if full else exp_v[t][:n]
+            e = exp_v[t]
             torch.abs(heads, out=e)
-            e.add_(abs_w).mul_(dtc).neg_().exp_()
-            torch.addcmul(amp, e * heads, neg_amp, out=s_new)
+            e.add_(abs_w).mul_(dt_v[t]).neg_().exp_()
+            torch.addcmul(amp, e * heads, neg_amp, out=s_new_v[t])
             continue
-        gate_pre = heads[:, 2 * H : 3 * H]  # time_b, becomes time_a * dt + time_b
-        torch.addcmul(gate_pre, heads[:, 3 * H :], dtc, out=gate_pre)
-        sig = heads[:, : 3 * H].sigmoid_()  # [s1, s2, gate], time_a is kept
+        gate = gate_v[t]
+        torch.addcmul(gate, time_a_v[t], dt_v[t], out=gate)
+        sig_v[t].sigmoid_()
         if mode == "default":
-            torch.lerp(sig[:, :H], sig[:, H : 2 * H], sig[:, 2 * H :], out=s_new)
+            torch.lerp(s1_v[t], s2_v[t], g_v[t], out=s_new_v[t])
         else:
-            f = ff if full else ff[:n]
-            torch.add(neg_one, sig[:, : 2 * H], alpha=2, out=f)
-            torch.addcmul(f[:, :H], sig[:, 2 * H :], f[:, H:], out=s_new)
+            f = ff_v[t]
+            torch.add(neg_one, sig_v[t][:, : 2 * H], alpha=2, out=f)
+            torch.addcmul(f[:, :H], g_v[t], f[:, H:], out=s_new_v[t])
 
     lengths = _lengths(steps, B, x.device) if padded else None
     out = torch.empty(B, T, H, **opts)
@@ -420,27 +430,22 @@ class _CfCSequence(torch.autograd.Function):
         heads_t = ch.heads_eff.t() if L > 0 else None  # (nh * H, U)
         deep_t = [w.t() for w, _ in ch.deep_eff]
         rec_t = ch.rec_eff.t()
-        ds_v, j_v, dheads_v = DS.unbind(0), J.unbind(0), DHEADS.unbind(0)
-        dp_v = [d.unbind(0) for d in DP]
-        d_v = [d.unbind(0) for d in D]
+        rows = _stepper(steps, B)
+        ds_v, j_v = rows(DS), rows(J.view(Te, B, nh, H))
+        # step t adds into the previous state's rows of the sequences it ran
+        ds_prev_v = [ds0[: steps[0]]] + [DS[t - 1][: steps[t]] for t in range(1, Te)]
+        dheads_v, dheads4_v = rows(DHEADS), rows(DHEADS.view(Te, B, nh, H))
+        dp_v, d_v = [rows(d) for d in DP], [rows(d) for d in D]
         for t in range(Te - 1, -1, -1):
-            n = steps[t]
-            full = n == B
-            ds = ds_v[t] if full else ds_v[t][:n]
-            jt = j_v[t] if full else j_v[t][:n]
-            dheads = dheads_v[t] if full else dheads_v[t][:n]
-            torch.mul(jt.view(n, nh, H), ds.unsqueeze(1), out=dheads.view(n, nh, H))
-            grad = dheads
+            torch.mul(j_v[t], ds_v[t].unsqueeze(1), out=dheads4_v[t])
+            grad = dheads_v[t]
             if L > 0:
-                du = torch.mm(dheads, heads_t)
+                du = torch.mm(grad, heads_t)
                 for k in range(L - 1, -1, -1):
                     if k < L - 1:
                         du = torch.mm(grad, deep_t[k])
-                    grad = dp_v[k][t] if full else dp_v[k][t][:n]
-                    torch.mul(du, d_v[k][t] if full else d_v[k][t][:n], out=grad)
-            target = ds_v[t - 1] if t > 0 else ds0
-            target = target if full else target[:n]
-            target.addmm_(grad, rec_t)
+                    grad = torch.mul(du, d_v[k][t], out=dp_v[k][t])
+            ds_prev_v[t].addmm_(grad, rec_t)
 
         # gradients of inputs, then of weights as one matmul each over all steps
         needs = ctx.needs_input_grad
