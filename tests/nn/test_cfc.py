@@ -428,3 +428,28 @@ def test_nn_imports_torch_only():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------- recycled memory
+def test_interleaved_graphs_keep_their_own_buffers():
+    """Buffers are recycled only once their autograd node is gone."""
+    torch.manual_seed(0)
+    model = CfC(3, 5).double()
+    batches = [_data(B=4, T=7, seed=s) for s in range(3)]
+    outs = [model(x, dt) for x, dt, _ in batches]  # three live graphs
+    params = list(model.parameters())
+    for (x, dt, _), (out, h) in reversed(list(zip(batches, outs))):
+        ref_out, ref_h = model._reference_forward(x, dt, None, torch.zeros(4, 5))
+        for g, ref_g in zip(_grads(out, h, params), _grads(ref_out, ref_h, params)):
+            torch.testing.assert_close(g, ref_g, rtol=0, atol=1e-11)
+
+
+def test_backward_twice_with_retained_graph():
+    model = CfC(3, 5).double()
+    x, dt, _ = _data()
+    out, _ = model(x, dt)
+    first = torch.autograd.grad(out.sum(), list(model.parameters()), retain_graph=True)
+    model(x, dt)  # another call must not take the retained graph's memory
+    second = torch.autograd.grad(out.sum(), list(model.parameters()))
+    for a, b in zip(first, second):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
