@@ -206,8 +206,12 @@ def _forward(x, dt, h0, plan, masks, weights, store):
     ch = _Chain(plan, weights, C, masks is not None)
     U = ch.w1x.shape[0] if L > 0 else 0
     in_place = ch.base is torch.sigmoid  # its derivative comes from its output
-    widths = [None if in_place else U for _ in range(L)] + [U] * L
-    widths += [ch.n_heads * H] + ([H] if mode == "pure" else [])
+    # The first layer's pre-activations accumulate in place on top of the
+    # input half ``zin``; deeper layers and the heads get their own buffers.
+    widths = [None if in_place or k == 0 else U for k in range(L)]  # P
+    widths += [None if in_place and k == 0 else U for k in range(L)]  # A
+    widths += [ch.n_heads * H if L > 0 else None]  # HEADS
+    widths += [H] if mode == "pure" else []  # EXP
     per_step = [(Te if store else 1, B, w) for w in widths if w is not None]
     arena = Arena(
         [(Te + 1, B, H), (Te, B, C), (Te, B, ch.w1x.shape[0])] + per_step,
@@ -217,9 +221,14 @@ def _forward(x, dt, h0, plan, masks, weights, store):
     HS, x_tm, zin, *rest = arena.tensors
     rest = iter(t.expand(Te, *t.shape[1:]) for t in rest)
     P = [None if w is None else next(rest) for w in widths[:L]]
-    A = [next(rest) for _ in range(L)]
-    HEADS = next(rest)
+    A = [None if w is None else next(rest) for w in widths[L : 2 * L]]
+    HEADS = next(rest) if L > 0 else zin
     EXP = next(rest) if mode == "pure" else None
+    if L > 0:
+        if in_place:
+            A[0] = zin
+        else:
+            P[0] = zin
 
     x_tm.copy_(x[:, :Te].transpose(0, 1))
     x_tm = x_tm.view(Te * B, C)
@@ -242,7 +251,7 @@ def _forward(x, dt, h0, plan, masks, weights, store):
     has_out = base is torch.tanh
     rec, deep = ch.rec_eff, ch.deep_eff
     rows = _stepper(steps, B)
-    s_prev_v, s_new_v, zin_v, dt_v = rows(HS[:-1]), rows(HS[1:]), rows(zin), rows(dt_tm)
+    s_prev_v, s_new_v, dt_v = rows(HS[:-1]), rows(HS[1:]), rows(dt_tm)
     heads_v, a_v, p_v = rows(HEADS), [rows(a) for a in A], [rows(p) for p in P]
     mask_v = None if masks is None else [rows(m) for m in masks]
     if mode == "pure":
@@ -262,7 +271,7 @@ def _forward(x, dt, h0, plan, masks, weights, store):
                 u_new = a_v[k][t]
                 pre = u_new if in_place else p_v[k][t]
                 if k == 0:
-                    torch.addmm(zin_v[t], s_prev_v[t], rec, out=pre)
+                    pre.addmm_(s_prev_v[t], rec)
                 else:
                     torch.addmm(deep[k - 1][1], u, deep[k - 1][0], out=pre)
                 u = u_new
@@ -276,7 +285,7 @@ def _forward(x, dt, h0, plan, masks, weights, store):
                     u.mul_(mask_v[k][t])
             torch.addmm(ch.bheads_eff, u, ch.heads_eff, out=heads)
         else:
-            torch.addmm(zin_v[t], s_prev_v[t], rec, out=heads)
+            heads.addmm_(s_prev_v[t], rec)
         if mode == "pure":
             e = exp_v[t]
             torch.abs(heads, out=e)
