@@ -1,0 +1,122 @@
+"""Length-bucketed batch order and trimmed batch slices (private)."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ._encode import EncodedPanel
+from ._panel import Panel
+
+__all__ = ["bucket_batches", "take_batch"]
+
+
+def bucket_batches(
+    lengths,
+    batch_size,
+    *,
+    shuffle=False,
+    random_state=None,
+    pool_batches=50,
+    drop_last=False,
+):
+    """Batch order in which series of similar lengths are batched together.
+
+    Without shuffling, instances are sorted by length (stable, so ties keep
+    their order) and cut into consecutive batches. With shuffling, the
+    instances are permuted, cut into pools of ``pool_batches * batch_size``,
+    sorted by length within each pool and cut into batches, and the order
+    of the batches is shuffled: each epoch sees new batches, and a batch of
+    short series is padded only to its own longest member.
+
+    Parameters
+    ----------
+    lengths : array-like of shape (n_instances,)
+        Number of observations of each instance (``Panel.lengths``).
+    batch_size : int
+        Instances per batch (the last one of a pool may be smaller).
+    shuffle : bool, default=False
+        Randomise the composition and the order of the batches.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the shuffling.
+    pool_batches : int, default=50
+        Pool size, in batches, within which lengths are sorted when
+        shuffling; larger pools give tighter buckets and less randomness.
+    drop_last : bool, default=False
+        Drop batches smaller than ``batch_size``.
+
+    Returns
+    -------
+    batches : list of ndarray of int64
+        Instance indices of each batch; together they cover every instance
+        once (unless ``drop_last``).
+
+    Examples
+    --------
+    >>> from sklearn_cfc.panel import bucket_batches
+    >>> bucket_batches([5, 1, 4, 2, 3, 1], batch_size=2)
+    [array([1, 5]), array([3, 4]), array([2, 0])]
+    >>> sorted(len(b) for b in bucket_batches(
+    ...     [5, 1, 4, 2, 3, 1], batch_size=4, shuffle=True, random_state=0))
+    [2, 4]
+    """
+    lengths = np.asarray(lengths)
+    if lengths.ndim != 1:
+        raise ValueError(f"lengths must be 1D; got shape {lengths.shape}.")
+    for name, value in (("batch_size", batch_size), ("pool_batches", pool_batches)):
+        if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+            raise ValueError(
+                f"{name} must be a positive integer; got {value!r} instead."
+            )
+    n = len(lengths)
+    if not shuffle:
+        order = np.argsort(lengths, kind="stable")
+        batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    else:
+        rng = check_random_state(random_state)
+        perm = rng.permutation(n)
+        pool = pool_batches * batch_size
+        batches = []
+        for start in range(0, n, pool):
+            members = perm[start : start + pool]
+            members = members[np.argsort(lengths[members], kind="stable")]
+            batches.extend(
+                members[i : i + batch_size] for i in range(0, len(members), batch_size)
+            )
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    batches = [b.astype(np.int64, copy=False) for b in batches]
+    if drop_last:
+        batches = [b for b in batches if len(b) == batch_size]
+    return batches
+
+
+def take_batch(data, indices):
+    """Slice a batch out of a panel, trimmed to the batch's longest series.
+
+    Parameters
+    ----------
+    data : Panel or EncodedPanel
+    indices : array-like of int
+        One entry of :func:`bucket_batches`, for instance.
+
+    Returns
+    -------
+    Panel or EncodedPanel
+        Same type as ``data``; ``n_timepoints`` is ``max(lengths[indices])``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cfc.panel import PanelEncoder, take_batch, to_panel
+    >>> panel = to_panel([np.arange(6.0), np.arange(2.0), np.arange(3.0)])
+    >>> enc = PanelEncoder().fit_transform(panel)
+    >>> take_batch(enc, [1, 2]).inputs.shape
+    (2, 3, 2)
+    """
+    if isinstance(data, (Panel, EncodedPanel)):
+        return data.take(indices)
+    raise TypeError(
+        f"take_batch needs a Panel or an EncodedPanel; got {type(data).__name__}."
+    )

@@ -1,0 +1,236 @@
+"""The ``Panel`` value: one validated, padded batch-first layout (private)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Panel"]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Panel:
+    """A validated panel of irregularly sampled multivariate series.
+
+    Build it with :func:`to_panel`; the constructor only checks shapes and
+    dtypes. Every instance holds ``lengths[i]`` observations, stored at
+    steps ``0 .. lengths[i] - 1`` in increasing time order; steps from
+    ``lengths[i]`` on are padding. A step is an observation when at least
+    one channel is observed there.
+
+    Treat a panel as immutable: methods return new panels and never write
+    into the arrays, and the arrays may be read-only views of the input (for
+    a regular panel, ``times`` is one row broadcast to every instance);
+    copy an array before writing into it.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_instances, n_timepoints, n_channels)
+        float32 values, NaN where a channel is not observed and in the
+        padding.
+    times : ndarray of shape (n_instances, n_timepoints)
+        float64 timestamps, strictly increasing within ``lengths[i]``,
+        NaN in the padding. Datetimes and timedeltas are stored as the
+        time since 1970-01-01 (UTC) or since zero, in ``time_unit``.
+    mask : ndarray of shape (n_instances, n_timepoints, n_channels)
+        bool, True where a value is observed (exactly ``~isnan(values)``);
+        False in the padding.
+    lengths : ndarray of shape (n_instances,)
+        int64, number of observations of each instance, at least 1.
+    channels : tuple of length n_channels
+        Channel names: column labels for pandas input, the original
+        channel positions for numpy input.
+    instance_ids : ndarray of shape (n_instances,) or None, default=None
+        Instance labels when the input had them (the first level of a
+        MultiIndex frame, the index of a nested frame), else None.
+    time_unit : str or None, default=None
+        Unit of ``times`` when the input timestamps were datetimes or
+        timedeltas; None for numeric timestamps or step indices.
+
+    Attributes
+    ----------
+    n_instances : int
+    n_timepoints : int
+        Padded length, ``lengths.max()``.
+    n_channels : int
+
+    See Also
+    --------
+    to_panel : Build a panel from any accepted input format.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cfc.panel import to_panel
+    >>> X = np.array([[[1.0, np.nan, 3.0]], [[4.0, np.nan, np.nan]]])
+    >>> panel = to_panel(X)  # a gap in the first, a shorter second series
+    >>> panel
+    Panel(n_instances=2, n_timepoints=2, n_channels=1, lengths=1..2)
+    >>> panel.times
+    array([[ 0.,  2.],
+           [ 0., nan]])
+    >>> panel.values[:, :, 0]
+    array([[ 1.,  3.],
+           [ 4., nan]], dtype=float32)
+    """
+
+    values: np.ndarray
+    times: np.ndarray
+    mask: np.ndarray
+    lengths: np.ndarray
+    channels: tuple
+    instance_ids: np.ndarray | None = None
+    time_unit: str | None = None
+
+    def __post_init__(self):
+        v, t, m, n = self.values, self.times, self.mask, self.lengths
+        if not (isinstance(v, np.ndarray) and v.ndim == 3 and v.dtype == np.float32):
+            raise TypeError("Panel.values must be a 3D float32 ndarray.")
+        if not (isinstance(t, np.ndarray) and t.dtype == np.float64):
+            raise TypeError("Panel.times must be a float64 ndarray.")
+        if not (isinstance(m, np.ndarray) and m.dtype == np.bool_):
+            raise TypeError("Panel.mask must be a bool ndarray.")
+        if not (isinstance(n, np.ndarray) and n.dtype == np.int64 and n.ndim == 1):
+            raise TypeError("Panel.lengths must be a 1D int64 ndarray.")
+        if t.shape != v.shape[:2] or m.shape != v.shape or n.shape != v.shape[:1]:
+            raise ValueError(
+                f"Inconsistent Panel shapes: values {v.shape}, times {t.shape}, "
+                f"mask {m.shape}, lengths {n.shape}."
+            )
+        if len(self.channels) != v.shape[2]:
+            raise ValueError(
+                f"Panel has {v.shape[2]} channels but {len(self.channels)} "
+                "channel names."
+            )
+        ids = self.instance_ids
+        if ids is not None and len(ids) != v.shape[0]:
+            raise ValueError(
+                f"Panel has {v.shape[0]} instances but {len(ids)} instance ids."
+            )
+
+    # -- sizes ---------------------------------------------------------------
+    @property
+    def n_instances(self):
+        return self.values.shape[0]
+
+    @property
+    def n_timepoints(self):
+        return self.values.shape[1]
+
+    @property
+    def n_channels(self):
+        return self.values.shape[2]
+
+    def __len__(self):
+        return self.values.shape[0]
+
+    def __repr__(self):
+        if len(self):
+            span = f"{self.lengths.min()}..{self.lengths.max()}"
+        else:
+            span = "-"
+        return (
+            f"Panel(n_instances={self.n_instances}, "
+            f"n_timepoints={self.n_timepoints}, n_channels={self.n_channels}, "
+            f"lengths={span})"
+        )
+
+    # -- subsets -------------------------------------------------------------
+    def take(self, indices):
+        """Select instances, trimming the padding to their own longest.
+
+        Parameters
+        ----------
+        indices : array-like of int or bool mask
+            Instances to keep, in this order.
+
+        Returns
+        -------
+        Panel
+            ``n_timepoints`` is ``lengths[indices].max()``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_cfc.panel import to_panel
+        >>> panel = to_panel([np.arange(5.0), np.arange(2.0)])
+        >>> panel.take([1]).values.shape
+        (1, 2, 1)
+        """
+        idx = np.asarray(indices)
+        if idx.dtype == np.bool_:
+            idx = np.flatnonzero(idx)
+        idx = idx.astype(np.intp, copy=False)
+        lengths = self.lengths[idx]
+        T = int(lengths.max()) if len(lengths) else 0
+        ids = None if self.instance_ids is None else self.instance_ids[idx]
+        return Panel(
+            values=self.values[idx, :T],
+            times=self.times[idx, :T],
+            mask=self.mask[idx, :T],
+            lengths=lengths,
+            channels=self.channels,
+            instance_ids=ids,
+            time_unit=self.time_unit,
+        )
+
+    # -- export --------------------------------------------------------------
+    def to_numpy3d(self):
+        """Values as sktime ``numpy3D``: NaN-padded ``(n, n_channels, T)``.
+
+        Timestamps are not included (see :attr:`times`).
+
+        Returns
+        -------
+        ndarray of shape (n_instances, n_channels, n_timepoints), float32
+        """
+        return np.ascontiguousarray(self.values.transpose(0, 2, 1))
+
+    def to_frames(self):
+        """One DataFrame per instance: index = times, columns = channels.
+
+        Returns
+        -------
+        list of pd.DataFrame
+            Float times (in :attr:`time_unit` for converted datetimes).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_cfc.panel import to_panel
+        >>> frames = to_panel(np.array([[1.0, np.nan, 3.0]])).to_frames()
+        >>> frames[0]  # doctest: +NORMALIZE_WHITESPACE
+                0
+        time
+        0.0   1.0
+        2.0   3.0
+        """
+        columns = pd.Index(list(self.channels))
+        out = []
+        for i, n in enumerate(self.lengths.tolist()):
+            index = pd.Index(self.times[i, :n], name="time")
+            out.append(pd.DataFrame(self.values[i, :n], index=index, columns=columns))
+        return out
+
+    def to_multiindex(self):
+        """Values as an sktime ``pd-multiindex`` frame (instance, time).
+
+        Returns
+        -------
+        pd.DataFrame
+            Rows are the observations; the first level holds
+            :attr:`instance_ids` (or positions when there are none).
+        """
+        valid = np.arange(self.n_timepoints) < self.lengths[:, None]
+        ids = self.instance_ids
+        if ids is None:
+            ids = np.arange(self.n_instances)
+        index = pd.MultiIndex.from_arrays(
+            [np.repeat(np.asarray(ids), self.lengths), self.times[valid]],
+            names=["instance", "time"],
+        )
+        return pd.DataFrame(
+            self.values[valid], index=index, columns=pd.Index(list(self.channels))
+        )

@@ -1,0 +1,150 @@
+"""PanelEncoder: statistics learnt in fit, inert padding, clear errors."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from sklearn_cfc.panel import EncodedPanel, PanelEncoder, to_panel
+
+NAN = np.nan
+
+
+@pytest.fixture
+def panel():
+    a = pd.DataFrame(
+        {"x": [1.0, NAN, 3.0], "y": [NAN, 10.0, NAN]}, index=[0.0, 2.0, 3.0]
+    )
+    b = pd.DataFrame({"x": [5.0], "y": [30.0]}, index=[1.0])
+    return to_panel([a, b])
+
+
+def test_fitted_statistics(panel):
+    enc = PanelEncoder().fit(panel)
+    np.testing.assert_allclose(enc.mean_, [3.0, 20.0])
+    np.testing.assert_allclose(enc.scale_, [np.std([1, 3, 5]), 10.0])
+    assert enc.dt_scale_ == 1.5  # gaps 2 and 1
+    assert enc.n_features_in_ == 2
+    assert enc.feature_names_in_.tolist() == ["x", "y"]
+
+
+def test_transform_layout(panel):
+    enc = PanelEncoder().fit(panel)
+    out = enc.transform(panel)
+    assert isinstance(out, EncodedPanel)
+    assert out.inputs.shape == (2, 3, 4) and out.inputs.dtype == np.float32
+    assert out.dt.shape == (2, 3) and out.dt.dtype == np.float32
+    sx = np.std([1, 3, 5])
+    np.testing.assert_allclose(
+        out.inputs[0],
+        [
+            [-2 / sx, 0.0, 1, 0],  # y not observed yet: 0 (the mean)
+            [-2 / sx, -1.0, 0, 1],  # x carried forward
+            [0.0, -1.0, 1, 0],
+        ],  # x = 3 is the mean; y carried forward
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(out.dt[0], [0, 2 / 1.5, 1 / 1.5], rtol=1e-6)
+    # padding of the second instance is all zeros
+    np.testing.assert_array_equal(out.inputs[1, 1:], 0)
+    np.testing.assert_array_equal(out.dt[1], 0)
+    np.testing.assert_array_equal(out.lengths, [3, 1])
+
+
+def test_no_scaling_and_fixed_dt_scale(panel):
+    enc = PanelEncoder(scale=False, dt_scale=0.5).fit(panel)
+    np.testing.assert_array_equal(enc.mean_, [0, 0])
+    np.testing.assert_array_equal(enc.scale_, [1, 1])
+    out = enc.transform(panel)
+    np.testing.assert_array_equal(out.inputs[0, :, 0], [1, 1, 3])
+    np.testing.assert_array_equal(out.dt[0], [0, 4, 2])
+
+
+def test_constant_and_unobserved_channels():
+    X = np.array([[[1.0, 1.0, 1.0], [NAN, NAN, NAN], [2.0, NAN, 4.0]]])
+    enc = PanelEncoder().fit(X)
+    np.testing.assert_array_equal(enc.mean_[:2], [1.0, 0.0])
+    np.testing.assert_array_equal(enc.scale_[:2], [1.0, 1.0])
+    out = enc.transform(X)
+    assert np.isfinite(out.inputs).all()
+
+
+def test_single_observations_give_unit_dt_scale():
+    enc = PanelEncoder().fit([np.array([1.0]), np.array([2.0])])
+    assert enc.dt_scale_ == 1.0
+
+
+def test_dt_scale_in_datetime_units():
+    idx = pd.date_range("2024-01-01", periods=4, freq="15min")
+    X = [pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]}, index=idx)]
+    assert PanelEncoder(time_unit="h").fit(X).dt_scale_ == 0.25
+    assert PanelEncoder().fit(X).dt_scale_ == 900.0
+
+
+def test_time_channel_parameter():
+    X = np.array([[[0.0, 1.0, 5.0], [1.0, 2.0, 3.0]]])
+    enc = PanelEncoder(time_channel=0).fit(X)
+    assert enc.n_features_in_ == 1
+    np.testing.assert_allclose(enc.transform(X).dt[0], [0, 1 / 2.5, 4 / 2.5])
+
+
+def test_channel_count_checked_at_transform():
+    enc = PanelEncoder().fit(np.zeros((2, 5, 4)))
+    with pytest.raises(
+        ValueError,
+        match=re.escape("X has 3 channels, but PanelEncoder was fitted with 5."),
+    ):
+        enc.transform(np.zeros((2, 3, 4)))
+
+
+def test_channel_names_checked_at_transform(panel):
+    enc = PanelEncoder().fit(panel)
+    other = [pd.DataFrame({"y": [1.0], "z": [2.0]})]
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "X has channels ['y', 'z'], but PanelEncoder was fitted with channels "
+            "['x', 'y']; they must match, in the same order."
+        ),
+    ):
+        enc.transform(other)
+    enc.transform(np.zeros((1, 2, 3)))  # unnamed channels: count only
+
+
+def test_not_fitted_and_bad_dt_scale(panel):
+    with pytest.raises(NotFittedError):
+        PanelEncoder().transform(panel)
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "The 'dt_scale' parameter of PanelEncoder must be 'median' or a positive "
+            "float; got -1 instead."
+        ),
+    ):
+        PanelEncoder(dt_scale=-1).fit(panel)
+
+
+def test_sklearn_protocol(panel):
+    enc = PanelEncoder(scale=False)
+    assert clone(enc).get_params()["scale"] is False
+    a = enc.fit_transform(panel)
+    b = PanelEncoder(scale=False).fit(panel).transform(panel)
+    np.testing.assert_array_equal(a.inputs, b.inputs)
+    assert "PanelEncoder(scale=False)" == repr(enc)
+
+
+def test_inverse_scale(panel):
+    enc = PanelEncoder().fit(panel)
+    z = (np.array([[3.0, 40.0]]) - enc.mean_) / enc.scale_
+    np.testing.assert_allclose(enc.inverse_scale(z), [[3.0, 40.0]])
+
+
+def test_encoded_take_trims(panel):
+    out = PanelEncoder().fit_transform(panel)
+    sub = out.take([1])
+    assert sub.inputs.shape == (1, 1, 4) and sub.dt.shape == (1, 1)
+    inputs, dt, lengths = out  # a NamedTuple unpacks
+    assert inputs is out.inputs
