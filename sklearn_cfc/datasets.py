@@ -1,0 +1,563 @@
+"""Datasets: PhysioNet 2012 ICU stays, UEA/UCR sets, irregular versions.
+
+Pure numpy/pandas; sktime is imported only by :func:`load_uea`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+import warnings
+from numbers import Real
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import Bunch, check_random_state
+
+from .panel import Panel, from_long, to_panel
+
+__all__ = [
+    "PHYSIONET2012_STATIC",
+    "PHYSIONET2012_VARIABLES",
+    "fetch_physionet2012",
+    "load_physionet2012",
+    "load_uea",
+    "make_irregular",
+]
+
+#: Static descriptors recorded once at admission (time 0); -1 means unknown.
+PHYSIONET2012_STATIC = ("Age", "Gender", "Height", "ICUType", "Weight")
+
+#: The 41 channels of :func:`load_physionet2012`, in output order: the four
+#: purely static descriptors, then the 37 time series (Weight is both a
+#: static descriptor and a time series, and is one channel).
+PHYSIONET2012_VARIABLES = (
+    "Age", "Gender", "Height", "ICUType",
+    "ALP", "ALT", "AST", "Albumin", "BUN", "Bilirubin", "Cholesterol",
+    "Creatinine", "DiasABP", "FiO2", "GCS", "Glucose", "HCO3", "HCT", "HR",
+    "K", "Lactate", "MAP", "MechVent", "Mg", "NIDiasABP", "NIMAP", "NISysABP",
+    "Na", "PaCO2", "PaO2", "Platelets", "RespRate", "SaO2", "SysABP", "Temp",
+    "TroponinI", "TroponinT", "Urine", "WBC", "Weight", "pH",
+)  # fmt: skip
+
+_PHYSIONET_URL = "https://physionet.org/files/challenge-2012/1.0.0/"
+_SETS = ("a", "b", "c")
+
+
+# -- PhysioNet 2012 -----------------------------------------------------------
+def _read_stays(path, max_stays):
+    """Record ids and the text of each stay file (header removed)."""
+    path = Path(path)
+    items = []
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist.")
+    if path.is_dir():
+        for f in sorted(path.glob("*.txt")):
+            if f.stem.isdigit():
+                items.append((int(f.stem), f.read_bytes()))
+    elif tarfile.is_tarfile(path):
+        with tarfile.open(path, "r:*") as tar:
+            for member in tar:
+                name = member.name.rsplit("/", 1)[-1]
+                if member.isfile() and name.endswith(".txt") and name[:-4].isdigit():
+                    items.append((int(name[:-4]), tar.extractfile(member).read()))
+    else:
+        raise ValueError(
+            f"{path} is neither a folder of per-stay .txt files nor a .tar.gz "
+            "archive of them."
+        )
+    if not items:
+        raise ValueError(f"No per-stay files (<RecordID>.txt) found in {path}.")
+    items.sort(key=lambda item: item[0])
+    if max_stays is not None:
+        items = items[:max_stays]
+    return items
+
+
+def _parse_stays(items):
+    """One frame of events (RecordID, Time in hours, Parameter, Value)."""
+    bodies, counts = [], []
+    for record_id, data in items:
+        header, _, body = data.partition(b"\n")
+        if header.strip() != b"Time,Parameter,Value":
+            raise ValueError(
+                f"Stay {record_id}: expected the header 'Time,Parameter,Value', "
+                f"got {header.strip()[:60]!r}."
+            )
+        body = body.strip()
+        if body:
+            body += b"\n"
+        bodies.append(body)
+        counts.append(body.count(b"\n"))
+    # 'HH:MM,Parameter,Value' -> 'HH,MM,Parameter,Value': one C-speed parse
+    text = b"".join(bodies).replace(b":", b",")
+    events = pd.read_csv(
+        io.BytesIO(text),
+        header=None,
+        names=["hours", "minutes", "Parameter", "Value"],
+        dtype={
+            "hours": np.float64,
+            "minutes": np.float64,
+            "Parameter": "category",
+            "Value": np.float64,
+        },
+    )
+    ids = np.repeat([record_id for record_id, _ in items], counts)
+    return pd.DataFrame(
+        {
+            "RecordID": ids,
+            "Time": events["hours"].to_numpy() + events["minutes"].to_numpy() / 60.0,
+            "Parameter": events["Parameter"],
+            "Value": events["Value"].to_numpy(),
+        }
+    )
+
+
+def _find_set(path):
+    """Resolve a folder holding set-X.tar.gz / set-X/ and Outcomes-X.txt."""
+    path = Path(path)
+    if path.is_dir() and not any(f.stem.isdigit() for f in path.glob("*.txt")):
+        found = sorted(path.glob("set-?.tar.gz")) + sorted(
+            p for p in path.glob("set-?") if p.is_dir()
+        )
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise ValueError(
+                f"{path} holds several sets ({', '.join(p.name for p in found)}); "
+                "pass the path of one."
+            )
+    return path
+
+
+def _outcomes_path(stays):
+    match = re.match(r"set-([a-z])", stays.name)
+    if match:
+        candidate = stays.parent / f"Outcomes-{match.group(1)}.txt"
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(
+        f"No Outcomes file found next to {stays}; pass outcomes='Outcomes-?.txt'."
+    )
+
+
+def load_physionet2012(
+    path,
+    outcomes=None,
+    *,
+    return_X_y=False,
+    return_type="list",
+    agg="mean",
+    max_stays=None,
+):
+    """Load the PhysioNet/CinC Challenge 2012 ICU mortality data.
+
+    Reads the official files: one ``<RecordID>.txt`` per ICU stay with
+    columns ``Time,Parameter,Value`` (``Time`` is ``HH:MM`` since
+    admission), either as a folder or as the ``set-?.tar.gz`` archive, and
+    the ``Outcomes-?.txt`` file. Each stay becomes one instance with the 41
+    channels of :data:`PHYSIONET2012_VARIABLES`, observed at irregular
+    times in hours; the target is in-hospital death.
+
+    Preprocessing, all of it: the ``RecordID`` rows become the instance
+    ids; for the static descriptors (:data:`PHYSIONET2012_STATIC`) the
+    value -1 means unknown and becomes missing; they stay channels
+    observed at time 0 (forward filling carries them through the stay);
+    repeated measurements of a variable at the same minute are combined
+    with ``agg``; a stay left with no value at all (set B has none) is left
+    out with a warning. No value is otherwise altered.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``set-?.tar.gz`` archive, a folder of per-stay files, or a
+        folder holding exactly one ``set-?.tar.gz`` or ``set-?/``.
+    outcomes : str or path-like, default=None
+        The outcomes file; None looks for ``Outcomes-?.txt`` next to the
+        set (same letter).
+    return_X_y : bool, default=False
+        Return ``(X, y)`` instead of a Bunch.
+    return_type : {'list', 'multiindex'}, default='list'
+        X as a list of per-stay DataFrames (index = hours) or as one
+        DataFrame with a (RecordID, Time) MultiIndex.
+    agg : {'mean', 'sum', 'first', 'last', 'min', 'max'}, default='mean'
+        Combination of repeated measurements at one time (see
+        :func:`~sklearn_cfc.panel.from_long`).
+    max_stays : int, default=None
+        Keep only the stays with the smallest record ids (quick looks).
+
+    Returns
+    -------
+    data : Bunch
+        ``data`` (X), ``target`` (ndarray of int64, 1 = died in hospital),
+        ``record_ids`` (ndarray of int64), ``outcomes`` (DataFrame of the
+        outcomes file, indexed by RecordID, in X's order),
+        ``feature_names`` (the channels), ``static_features`` and
+        ``DESCR``.
+    (X, y) : tuple
+        When ``return_X_y`` is True.
+
+    See Also
+    --------
+    fetch_physionet2012 : Download the files first.
+
+    References
+    ----------
+    .. [1] Silva I, Moody G, Scott DJ, Celi LA, Mark RG. "Predicting
+       In-Hospital Mortality of ICU Patients: The PhysioNet/Computing in
+       Cardiology Challenge 2012." Comput Cardiol 2012;39:245-248.
+
+    Examples
+    --------
+    >>> from sklearn_cfc.datasets import load_physionet2012
+    >>> X, y = load_physionet2012("set-b.tar.gz", return_X_y=True)  # doctest: +SKIP
+    >>> len(X), X[0].shape[1], y.mean().round(3)  # doctest: +SKIP
+    (4000, 41, np.float64(0.142))
+    """
+    if return_type not in ("list", "multiindex"):
+        raise ValueError(
+            f"return_type must be 'list' or 'multiindex'; got {return_type!r}."
+        )
+    stays = _find_set(path)
+    items = _read_stays(stays, max_stays)
+    events = _parse_stays(items)
+    events = events[events["Parameter"] != "RecordID"]
+    static = events["Parameter"].isin(PHYSIONET2012_STATIC).to_numpy()
+    value = events["Value"].to_numpy().copy()
+    value[static & (value == -1)] = np.nan
+    events = events.assign(Value=value)
+
+    X, ids = from_long(
+        events,
+        "RecordID",
+        "Time",
+        "Parameter",
+        "Value",
+        variables=PHYSIONET2012_VARIABLES,
+        agg=agg,
+        return_type=return_type,
+        return_ids=True,
+    )
+    record_ids = np.asarray(ids, dtype=np.int64)
+    if len(record_ids) != len(items):
+        empty = sorted({r for r, _ in items} - set(record_ids.tolist()))
+        warnings.warn(
+            f"{len(empty)} stays have no recorded value and are left out: "
+            f"RecordID {', '.join(map(str, empty[:10]))}"
+            f"{', ...' if len(empty) > 10 else ''}.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    outcomes = _outcomes_path(stays) if outcomes is None else Path(outcomes)
+    table = pd.read_csv(outcomes).set_index("RecordID")
+    absent = np.setdiff1d(record_ids, table.index.to_numpy())
+    if len(absent):
+        raise ValueError(
+            f"{len(absent)} stays have no row in {outcomes}, e.g. RecordID {absent[0]}."
+        )
+    table = table.loc[record_ids]
+    y = table["In-hospital_death"].to_numpy(dtype=np.int64)
+    if return_X_y:
+        return X, y
+    return Bunch(
+        data=X,
+        target=y,
+        record_ids=record_ids,
+        outcomes=table,
+        feature_names=list(PHYSIONET2012_VARIABLES),
+        static_features=list(PHYSIONET2012_STATIC),
+        DESCR=(
+            "PhysioNet/CinC Challenge 2012: first 48 hours of ICU stays, 41 "
+            "irregularly sampled variables (hours since admission), target "
+            "in-hospital death."
+        ),
+    )
+
+
+def _download(url, target):
+    """Download ``url`` to ``target`` atomically (via a temporary file)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url) as response:
+            shutil.copyfileobj(response, out)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def fetch_physionet2012(
+    data_home=None, *, subset="a", download_if_missing=True, **kwargs
+):
+    """Download (once) and load a PhysioNet/CinC Challenge 2012 set.
+
+    Fetches ``set-<subset>.tar.gz`` and ``Outcomes-<subset>.txt`` from
+    https://physionet.org/files/challenge-2012/1.0.0/ (Open Data Commons
+    Attribution License v1.0) into ``data_home/physionet2012``, then calls
+    :func:`load_physionet2012`.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Cache folder; None uses :func:`sklearn.datasets.get_data_home`.
+    subset : {'a', 'b', 'c'}, default='a'
+        Which set of 4,000 stays.
+    download_if_missing : bool, default=True
+        If False, raise ``OSError`` when the files are not cached.
+    **kwargs
+        Passed to :func:`load_physionet2012`.
+
+    Returns
+    -------
+    Bunch or tuple
+        As :func:`load_physionet2012`.
+    """
+    if subset not in _SETS:
+        raise ValueError(f"subset must be one of {list(_SETS)}; got {subset!r}.")
+    if data_home is None:
+        from sklearn.datasets import get_data_home
+
+        data_home = get_data_home()
+    folder = Path(data_home) / "physionet2012"
+    files = [f"set-{subset}.tar.gz", f"Outcomes-{subset}.txt"]
+    for name in files:
+        target = folder / name
+        if target.exists():
+            continue
+        if not download_if_missing:
+            raise OSError(f"{target} is not cached and download_if_missing=False.")
+        _download(_PHYSIONET_URL + name, target)
+    return load_physionet2012(folder / files[0], folder / files[1], **kwargs)
+
+
+# -- UEA / UCR ----------------------------------------------------------------
+def load_uea(name, *, split=None, return_type="list"):
+    """Load a UEA/UCR classification set through sktime.
+
+    The sets shipped inside sktime (for example ``"JapaneseVowels"``,
+    ``"BasicMotions"``, ``"PLAID"``, ``"ArrowHead"``, ``"GunPoint"``,
+    ``"ItalyPowerDemand"``, ``"OSULeaf"``) load offline; other names are
+    downloaded by sktime from timeseriesclassification.com.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name.
+    split : {'train', 'test'} or None, default=None
+        None concatenates train and test.
+    return_type : {'list', 'multiindex', 'numpy3D', 'panel'}, default='list'
+        X as a list of per-instance DataFrames (index = step), a
+        (instance, time) MultiIndex frame, a NaN-padded numpy array
+        ``(n, n_channels, T)`` (trailing NaN = shorter series), or a
+        :class:`~sklearn_cfc.panel.Panel`.
+
+    Returns
+    -------
+    X : list, DataFrame, ndarray or Panel
+    y : ndarray of str, shape (n_instances,)
+
+    Examples
+    --------
+    >>> from sklearn_cfc.datasets import load_uea
+    >>> X, y = load_uea("BasicMotions", split="train", return_type="numpy3D")
+    >>> X.shape, y[:2].tolist()
+    ((40, 6, 100), ['standing', 'standing'])
+    """
+    if return_type not in ("list", "multiindex", "numpy3D", "panel"):
+        raise ValueError(
+            "return_type must be one of 'list', 'multiindex', 'numpy3D', "
+            f"'panel'; got {return_type!r}."
+        )
+    from sktime.datasets import load_UCR_UEA_dataset
+
+    X, y = load_UCR_UEA_dataset(
+        name, split=split, return_X_y=True, return_type="nested_univ"
+    )
+    panel = to_panel(X.reset_index(drop=True))
+    y = np.asarray(y)
+    if return_type == "panel":
+        return panel, y
+    if return_type == "numpy3D":
+        return panel.to_numpy3d(), y
+    if return_type == "multiindex":
+        return panel.to_multiindex(), y
+    return [_step_frame(f) for f in panel.to_frames()], y
+
+
+def _step_frame(df):
+    index = df.index.to_numpy()
+    if len(index) and np.array_equal(index, np.arange(len(index))):
+        return df.set_axis(pd.RangeIndex(len(index), name=df.index.name))
+    return df
+
+
+# -- irregular versions -------------------------------------------------------
+def _drop_flags(counts, drop, rng):
+    """Flags over the concatenated candidates of each instance: True = drop.
+
+    ``floor(drop * counts[i])`` random candidates of instance ``i`` are
+    dropped; one random key per candidate, drawn in concatenated order,
+    so that equal data in any format loses the same observations.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    keys = rng.random_sample(total)
+    inst = np.repeat(np.arange(len(counts)), counts)
+    order = np.lexsort((keys, inst))
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    rank = np.empty(total, dtype=np.int64)
+    rank[order] = np.arange(total) - starts[inst[order]]
+    n_drop = np.floor(drop * counts).astype(np.int64)
+    return rank < n_drop[inst]
+
+
+def _drop_rows(blocks, drop, per_channel, rng):
+    """Random drops for a list of (rows, channels) float blocks.
+
+    Returns, per block, the rows to remove (``per_channel=False``) or the
+    (rows, channels) entries to blank (``per_channel=True``).
+    """
+    if per_channel:
+        observed = [~np.isnan(b) for b in blocks]
+        flags = _drop_flags([o.sum() for o in observed], drop, rng)
+    else:
+        observed = [~np.isnan(b).all(axis=1) for b in blocks]
+        flags = _drop_flags([o.sum() for o in observed], drop, rng)
+    out, start = [], 0
+    for obs in observed:
+        k = int(obs.sum())
+        hit = np.zeros(obs.shape, dtype=bool)
+        hit[obs] = flags[start : start + k]  # row-major order of candidates
+        start += k
+        out.append(hit)
+    return out
+
+
+def make_irregular(X, drop=0.3, *, per_channel=False, random_state=None):
+    """Drop a fraction of each instance's observations at random.
+
+    The protocol of Kidger et al. (2020) for irregular versions of regular
+    UEA sets: in each instance, ``floor(drop * n_observations)`` time
+    points chosen at random are removed from every channel; the kept ones
+    keep their timestamps, so the series become irregularly sampled. With
+    ``per_channel=True``, single values are removed instead, so channels
+    are observed at different times.
+
+    The result has the format of ``X``: numpy input gets NaN at the
+    dropped steps (with step-index time, a NaN step is a gap), lists of
+    DataFrames and MultiIndex frames lose the rows, lists of arrays get
+    NaN, a :class:`~sklearn_cfc.panel.Panel` gives a Panel. The same data
+    in any format, with the same ``random_state``, loses the same
+    observations. Steps that are already all-NaN are not observations and
+    are left alone.
+
+    Parameters
+    ----------
+    X : any format accepted by :func:`~sklearn_cfc.panel.to_panel`
+    drop : float in [0, 1), default=0.3
+        Fraction of observations removed per instance (rounded down).
+    per_channel : bool, default=False
+        Remove single values instead of whole time points.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X_irregular : same format as X
+
+    References
+    ----------
+    .. [1] Kidger P, Morrill J, Foster J, Lyons T. "Neural Controlled
+       Differential Equations for Irregular Time Series." NeurIPS 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cfc.datasets import make_irregular
+    >>> X = np.arange(20.0).reshape(2, 1, 10)
+    >>> Xi = make_irregular(X, drop=0.3, random_state=0)
+    >>> np.isnan(Xi).sum(axis=(1, 2))
+    array([3, 3])
+    """
+    if not (isinstance(drop, Real) and 0 <= drop < 1):
+        raise ValueError(f"drop must be a float in [0, 1); got {drop!r} instead.")
+    rng = check_random_state(random_state)
+    if isinstance(X, Panel):
+        frames = make_irregular(
+            X.to_frames(), drop, per_channel=per_channel, random_state=rng
+        )
+        out = to_panel(frames)
+        return Panel(
+            out.values,
+            out.times,
+            out.mask,
+            out.lengths,
+            X.channels,
+            X.instance_ids,
+            X.time_unit,
+        )
+    if isinstance(X, np.ndarray):
+        arr = np.array(X, dtype=np.float64)
+        squeeze = arr.ndim == 2
+        if squeeze:
+            arr = arr[:, None, :]
+        if arr.ndim != 3:
+            raise ValueError(f"numpy X must be 2D or 3D; got shape {X.shape}.")
+        blocks = list(arr.transpose(0, 2, 1))  # (T, C) per instance
+        hits = _drop_rows(blocks, drop, per_channel, rng)
+        for block, hit in zip(blocks, hits):
+            block[hit] = np.nan  # views into arr
+        return arr[:, 0, :] if squeeze else arr
+    if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
+        to_panel(X)  # validates
+        codes = pd.factorize(X.index.get_level_values(0))[0]
+        order = np.argsort(codes, kind="stable")  # instance after instance
+        values = X.to_numpy(dtype=np.float64, na_value=np.nan)[order]
+        blocks = np.split(values, np.cumsum(np.bincount(codes))[:-1])
+        flat = np.concatenate(_drop_rows(blocks, drop, per_channel, rng))
+        hit = np.zeros(flat.shape, dtype=bool)
+        hit[order] = flat
+        return X.mask(hit) if per_channel else X[~hit]
+    if isinstance(X, pd.DataFrame):  # nested_univ
+        frames = [
+            pd.concat(list(row), axis=1, keys=X.columns)
+            for row in X.itertuples(index=False)
+        ]
+        frames = make_irregular(frames, drop, per_channel=per_channel, random_state=rng)
+        return pd.DataFrame(
+            {
+                c: [f[c].dropna() if per_channel else f[c] for f in frames]
+                for c in X.columns
+            },
+            index=X.index,
+        )
+    if (
+        isinstance(X, (list, tuple))
+        and len(X)
+        and isinstance(X[0], (pd.DataFrame, pd.Series))
+    ):
+        to_panel(X)  # validates
+        blocks = [f.to_numpy(dtype=np.float64, na_value=np.nan) for f in X]
+        blocks = [b[:, None] if b.ndim == 1 else b for b in blocks]
+        hits = _drop_rows(blocks, drop, per_channel, rng)
+        if per_channel:
+            return [f.mask(h.reshape(f.shape)) for f, h in zip(X, hits)]
+        return [f[~h] for f, h in zip(X, hits)]
+    if isinstance(X, (list, tuple)):
+        arrays = [np.array(a, dtype=np.float64) for a in X]
+        blocks = [(a[None, :] if a.ndim == 1 else a).T for a in arrays]
+        hits = _drop_rows(blocks, drop, per_channel, rng)
+        for block, hit in zip(blocks, hits):
+            block[hit] = np.nan
+        return arrays
+    raise TypeError(
+        f"make_irregular needs a format accepted by to_panel; got {type(X).__name__}."
+    )
