@@ -15,6 +15,7 @@ from operator import attrgetter
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ._panel import Panel
 from ._time import NUMERIC, check_time_unit, format_time, index_to_float
@@ -204,6 +205,11 @@ def _to_float32(block):
 
 # -- numpy --------------------------------------------------------------------
 def _check_numeric_array(arr, what):
+    if arr.dtype.kind == "c":
+        raise ValueError(
+            f"Complex data not supported: {what} has dtype {arr.dtype}; expected "
+            "real numbers (use NaN for missing values)."
+        )
     if arr.dtype.kind not in "biuf":
         raise TypeError(
             f"{what} has dtype {arr.dtype}; expected numbers (use NaN for missing "
@@ -211,8 +217,21 @@ def _check_numeric_array(arr, what):
         )
 
 
+def _numeric_object_array(X):
+    """An object array of numbers as floats; a clear TypeError otherwise."""
+    try:
+        return X.astype(np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"X has dtype object and holds a value that is not a number: {err}"
+        ) from None
+
+
 def _from_numpy(X, time_channel, unit, unit_ns):
     X = np.asarray(X)
+    if X.dtype == object:
+        X = _numeric_object_array(X)
+    shape = X.shape
     if X.ndim == 2:
         if time_channel is not None:
             raise ValueError(
@@ -222,14 +241,22 @@ def _from_numpy(X, time_channel, unit, unit_ns):
             )
         X = X[:, None, :]
     elif X.ndim != 3:
+        hint = (
+            " Reshape your data: X.reshape(1, -1) makes one univariate series."
+            if X.ndim == 1
+            else ""
+        )
         raise ValueError(
             f"numpy X must be 3D (n_instances, n_channels, n_timepoints) or 2D "
-            f"(n_instances, n_timepoints); got an array of shape {X.shape}."
+            f"(n_instances, n_timepoints); got an array of shape {X.shape}.{hint}"
         )
     _check_numeric_array(X, "X")
     n, C, T = X.shape
     if T == 0:
-        raise ValueError(f"X has no time points (shape {X.shape}).")
+        raise ValueError(
+            f"X has no time points: found array with 0 feature(s) (shape={shape}) "
+            "while a minimum of 1 is required."
+        )
     channels = list(range(C))
     times = row_times = None
     if time_channel is not None:
@@ -250,6 +277,50 @@ def _from_numpy(X, time_channel, unit, unit_ns):
         channels=channels,
         ids=None,
         kind=NUMERIC,
+        unit=unit,
+        unit_ns=unit_ns,
+        row_times=row_times,
+    )
+
+
+def _from_wide(X, time_channel, unit, unit_ns):
+    """A flat DataFrame as sktime's ``pd-wide``: a univariate series per row.
+
+    The columns are the time points; their labels are the timestamps when
+    they are numbers, datetimes or timedeltas, else time is the step index.
+    """
+    if time_channel is not None:
+        raise ValueError(
+            "time_channel is not supported for a wide DataFrame (one univariate "
+            "series per row, columns = time points); pass a list of per-instance "
+            "DataFrames indexed by time instead."
+        )
+    bad = _non_numeric_column(X)
+    if bad is not None:
+        raise TypeError(
+            f"X: column {_py(bad[0])!r} has non-numeric dtype {bad[1]}; a wide "
+            "DataFrame holds one univariate series per row and must hold numbers "
+            "(NaN for missing values)."
+        )
+    n, T = X.shape
+    if T == 0:
+        raise ValueError(
+            f"X has no time points: found array with 0 feature(s) (shape={X.shape}) "
+            "while a minimum of 1 is required."
+        )
+    try:
+        row_times, kind = index_to_float(X.columns, unit_ns)
+    except TypeError:  # labels that are not times (e.g. names): step index
+        row_times, kind = np.arange(T, dtype=np.float64), NUMERIC
+    ids = None if isinstance(X.index, pd.RangeIndex) else X.index.to_numpy()
+    values = _to_float32(X.to_numpy(dtype=np.float64, na_value=np.nan))
+    return _assemble(
+        values.reshape(n * T, 1),
+        None,
+        np.full(n, T, dtype=np.int64),
+        channels=[0],
+        ids=ids,
+        kind=kind,
         unit=unit,
         unit_ns=unit_ns,
         row_times=row_times,
@@ -700,8 +771,8 @@ def _from_nested(X, time_channel, unit, unit_ns):
 _FORMATS = (
     "a numpy array (n_instances, n_channels, n_timepoints) or (n_instances, "
     "n_timepoints), a list of per-instance DataFrames or 2D arrays, a "
-    "DataFrame with an (instance, time) MultiIndex, a nested_univ DataFrame "
-    "or a Panel"
+    "DataFrame with an (instance, time) MultiIndex, a nested_univ or wide "
+    "DataFrame, or a Panel"
 )
 
 
@@ -725,6 +796,10 @@ def to_panel(X, *, time_channel=None, time_unit="s"):
       row. Or a ``pd.DataFrame`` whose cells are ``pd.Series`` (sktime
       ``nested_univ``); channels with different time indices are joined
       on time.
+    - a flat ``pd.DataFrame`` (sktime ``pd-wide``): one univariate series
+      per row, columns are the time points; their labels are the
+      timestamps when they are numbers, datetimes or timedeltas, else time
+      is the step index.
     - the long event format: convert it first with :func:`from_long`.
     - a :class:`Panel`, returned unchanged.
 
@@ -804,18 +879,20 @@ default='s'
             return _from_multiindex(X, time_channel, unit, unit_ns)
         if _is_nested(X):
             return _from_nested(X, time_channel, unit, unit_ns)
-        raise TypeError(
-            "A DataFrame X must have a 2-level (instance, time) MultiIndex or "
-            "pd.Series cells (nested_univ); a flat frame is ambiguous. Pass "
-            "[df] for a single instance, or df.to_numpy() for one univariate "
-            "series per row."
-        )
+        return _from_wide(X, time_channel, unit, unit_ns)
     if isinstance(X, pd.Series) and isinstance(X.index, pd.MultiIndex):
         return _from_multiindex(X.to_frame(), time_channel, unit, unit_ns)
     if isinstance(X, (list, tuple)):
         return _from_list(X, time_channel, unit, unit_ns)
     if isinstance(X, np.ndarray):
         return _from_numpy(X, time_channel, unit, unit_ns)
+    if sp.issparse(X):
+        raise TypeError(
+            "Sparse data is not supported: X is a sparse matrix, but sequences "
+            "need dense data; pass X.toarray() (NaN for missing values)."
+        )
+    if hasattr(X, "__array__"):  # other array-likes (e.g. xarray, dask, tensors)
+        return _from_numpy(np.asarray(X), time_channel, unit, unit_ns)
     raise TypeError(f"X must be {_FORMATS}; got {type(X).__name__}.")
 
 

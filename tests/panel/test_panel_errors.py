@@ -274,13 +274,16 @@ def test_unsupported_container():
         to_panel({"a": 1})
 
 
-def test_flat_frame_is_ambiguous():
-    with raises(
-        TypeError,
-        "A DataFrame X must have a 2-level (instance, time) "
-        "MultiIndex or pd.Series cells (nested_univ)",
-    ):
-        to_panel(GOOD)
+def test_wide_frame_with_text_column():
+    frame = pd.DataFrame({"t0": [1.0, 2.0], "t1": ["a", "b"]})
+    with raises(TypeError, "X: column 't1' has non-numeric dtype"):
+        to_panel(frame)
+
+
+def test_wide_frame_with_decreasing_time_labels():
+    frame = pd.DataFrame([[1.0, 2.0]], columns=[1.0, 0.5])
+    with raises(ValueError, "decreasing timestamps: 0.5 follows 1"):
+        to_panel(frame)
 
 
 def test_numpy_wrong_ndim():
@@ -306,8 +309,50 @@ def test_no_instances():
 
 
 def test_no_time_points():
-    with raises(ValueError, "X has no time points (shape (2, 1, 0))."):
+    with raises(
+        ValueError,
+        "X has no time points: found array with 0 feature(s) (shape=(2, 1, 0)) "
+        "while a minimum of 1 is required.",
+    ):
         to_panel(np.zeros((2, 1, 0)))
+
+
+def test_complex_values():
+    with raises(ValueError, "Complex data not supported: X has dtype complex128"):
+        to_panel(np.zeros((2, 1, 3), dtype=complex))
+
+
+def test_object_arrays_of_numbers_convert_and_others_are_named():
+    X = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(to_panel(X.astype(object)).values, to_panel(X).values)
+    bad = X.astype(object)
+    bad[0, 0] = {"a": 1}
+    with raises(TypeError, "X has dtype object and holds a value that is not a number"):
+        to_panel(bad)
+
+
+def test_sparse_input_is_rejected():
+    import scipy.sparse
+
+    with raises(TypeError, "Sparse data is not supported: X is a sparse matrix"):
+        to_panel(scipy.sparse.csr_matrix(np.eye(3)))
+
+
+def test_array_likes_convert_like_arrays():
+    class ArrayLike:
+        def __init__(self, data):
+            self.data = data
+
+        def __array__(self, dtype=None, copy=None):
+            return self.data
+
+    X = np.arange(12.0).reshape(2, 2, 3)
+    np.testing.assert_array_equal(to_panel(ArrayLike(X)).values, to_panel(X).values)
+
+
+def test_one_dimensional_input_says_how_to_reshape():
+    with raises(ValueError, "Reshape your data: X.reshape(1, -1) makes one"):
+        to_panel(np.zeros(5))
 
 
 def test_mixed_instance_types():

@@ -353,3 +353,25 @@ def test_panel_constructor_checks_shapes():
 )
 def test_count_instances(X, n):
     assert count_instances(X) == n
+
+
+def test_wide_frame_is_a_univariate_series_per_row():
+    values = np.array([[1.0, 2.0, np.nan], [3.0, 4.0, 5.0]])
+    wide = pd.DataFrame(values, index=["a", "b"])
+    panel = to_panel(wide)
+    expected = to_panel(values)
+    np.testing.assert_array_equal(panel.values, expected.values)
+    np.testing.assert_array_equal(panel.lengths, [2, 3])
+    assert list(panel.instance_ids) == ["a", "b"]
+
+
+def test_wide_frame_columns_are_timestamps_when_they_are_times():
+    wide = pd.DataFrame([[1.0, 2.0, 3.0]], columns=[0.0, 0.5, 2.0])
+    np.testing.assert_array_equal(to_panel(wide).times[0], [0.0, 0.5, 2.0])
+    named = pd.DataFrame([[1.0, 2.0]], columns=["first", "second"])
+    np.testing.assert_array_equal(to_panel(named).times[0], [0.0, 1.0])
+    stamps = pd.to_datetime(["2024-01-01 00:00", "2024-01-01 02:00"])
+    dated = pd.DataFrame([[1.0, 2.0]], columns=stamps)
+    np.testing.assert_array_equal(
+        np.diff(to_panel(dated, time_unit="h").times[0]), [2.0]
+    )
