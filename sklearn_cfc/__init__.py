@@ -1,8 +1,8 @@
 """Closed-form continuous-time (CfC) networks for irregular time series.
 
 scikit-learn and sktime estimators built on the CfC recurrent network, for
-series with timestamps, gaps, missing values and unequal lengths. Importing
-the top-level package is cheap: it imports neither torch nor pandas.
+series with timestamps, gaps, missing values and unequal lengths. The
+estimators import torch on first use, so ``import sklearn_cfc`` stays cheap.
 """
 
 try:  # written by setuptools-scm at install time
@@ -15,4 +15,18 @@ except ImportError:  # pragma: no cover - running from a bare source tree
     except PackageNotFoundError:
         __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["CfCClassifier", "CfCRegressor", "__version__"]
+
+_LAZY = {"CfCClassifier": "classifier", "CfCRegressor": "regressor"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

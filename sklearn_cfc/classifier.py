@@ -1,0 +1,363 @@
+"""CfCClassifier: sequence classification with a closed-form continuous-time network."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._base import _BaseCfC
+
+__all__ = ["CfCClassifier"]
+
+
+class CfCClassifier(ClassifierMixin, _BaseCfC):
+    """Classify (irregularly sampled) time series with a CfC network.
+
+    A closed-form continuous-time (CfC) recurrent network (Hasani et al.,
+    2022) reads each series observation by observation, together with the
+    time elapsed since the previous one, and a linear layer maps its final
+    state to class scores. Series may have unequal lengths, irregular
+    timestamps and missing values.
+
+    Parameters
+    ----------
+    units : int, default=64
+        Size of the CfC state.
+    mode : {"default", "no_gate", "pure"}, default="default"
+        The closed-form update (see :class:`sklearn_cfc.nn.CfCCell`).
+    backbone_units : int, default=128
+        Width of each backbone layer.
+    backbone_layers : int, default=1
+        Number of backbone layers.
+    backbone_dropout : float, default=0.0
+        Dropout after each backbone activation during training.
+    activation : {"lecun_tanh", "tanh", "relu", "gelu", "silu"}, \
+            default="lecun_tanh"
+        Backbone activation.
+    mixed_memory : bool, default=False
+        Add an LSTM memory cell in front of the CfC cell (slower).
+    max_epochs : int, default=100
+        Maximum number of passes over the training data.
+    batch_size : int, default=32
+        Series per gradient step.
+    learning_rate : float, default=0.005
+        Initial learning rate.
+    optimizer : {"adamw", "adam", "sgd", "rmsprop"}, default="adamw"
+        The optimizer (SGD with momentum 0.9).
+    weight_decay : float, default=1e-4
+        Weight decay of the optimizer.
+    gradient_clip : float or None, default=1.0
+        Clip the gradient norm of each step to this value; None disables.
+    lr_schedule : {"cosine", "plateau", "constant"}, default="cosine"
+        Learning-rate schedule: cosine annealing over ``max_epochs``, a
+        reduction when the monitored loss stalls, or none.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified),
+        stop when its loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the best weights. If False,
+        training stops when the training loss stalls in the same way.
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Smallest change of the monitored loss that counts as improvement.
+    scale : bool, default=True
+        Standardise each channel with statistics of the training data.
+    time_channel : int, str or None, default=None
+        For numpy input, the channel holding each observation's timestamp
+        (removed from the features); for data frames the timestamps are the
+        time index. See :func:`sklearn_cfc.panel.to_panel`.
+    time_unit : str, default="s"
+        Unit that datetime and timedelta timestamps are converted to.
+    dt_scale : "median" or float, default="median"
+        Divisor of the elapsed time fed to the network; "median" learns the
+        median gap between observations in ``fit``.
+    device : str or torch.device, default="auto"
+        Where to train: "auto" picks CUDA, then MPS, then the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, data order and dropout; the same seed
+        gives the same predictions on a CPU.
+    verbose : int, default=0
+        0 is silent, 1 prints a table per epoch, 2 also shows a progress bar.
+    warm_start : bool, default=False
+        Continue from the fitted weights when ``fit`` is called again.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn's linear
+        models; multiplied with ``sample_weight``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    n_features_in_ : int
+        Number of channels seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Channel names seen in ``fit``, when they are all strings.
+    encoder_ : sklearn_cfc.panel.PanelEncoder
+        The fitted input encoder (scaling and time scale).
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the PyTorch network.
+    history_ : skorch.History
+        Per-epoch records (losses, durations, learning rates).
+    loss_curve_ : list of float
+        Training loss per epoch.
+    validation_scores_ : list of float
+        Validation loss per epoch (only with ``early_stopping=True``).
+    best_loss_ : float
+        Lowest monitored loss.
+    n_iter_ : int
+        Number of epochs run.
+    device_ : str
+        The device used for training.
+
+    See Also
+    --------
+    CfCRegressor : The same network for regression.
+    sklearn_cfc.nn.CfC : The PyTorch network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cfc import CfCClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 2, 15))  # 40 series, 2 channels, 15 steps
+    >>> y = np.where(X[:, 0].mean(axis=1) > 0, "up", "down")
+    >>> clf = CfCClassifier(units=8, max_epochs=50, random_state=0).fit(X, y)
+    >>> clf.classes_.tolist()
+    ['down', 'up']
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
+    >>> bool(clf.score(X, y) > 0.9)
+    True
+    """
+
+    _parameter_constraints = {
+        **_BaseCfC._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    _criterion = torch.nn.CrossEntropyLoss
+    _stratify = True
+
+    def __init__(
+        self,
+        *,
+        units=64,
+        mode="default",
+        backbone_units=128,
+        backbone_layers=1,
+        backbone_dropout=0.0,
+        activation="lecun_tanh",
+        mixed_memory=False,
+        max_epochs=100,
+        batch_size=32,
+        learning_rate=5e-3,
+        optimizer="adamw",
+        weight_decay=1e-4,
+        gradient_clip=1.0,
+        lr_schedule="cosine",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        scale=True,
+        time_channel=None,
+        time_unit="s",
+        dt_scale="median",
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        class_weight=None,
+    ):
+        super().__init__(
+            units=units,
+            mode=mode,
+            backbone_units=backbone_units,
+            backbone_layers=backbone_layers,
+            backbone_dropout=backbone_dropout,
+            activation=activation,
+            mixed_memory=mixed_memory,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            gradient_clip=gradient_clip,
+            lr_schedule=lr_schedule,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            scale=scale,
+            time_channel=time_channel,
+            time_unit=time_unit,
+            dt_scale=dt_scale,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.class_weight = class_weight
+
+    # ---------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to labelled series.
+
+        Parameters
+        ----------
+        X : array-like, list of DataFrames or DataFrame
+            The series, in any format :func:`sklearn_cfc.panel.to_panel`
+            accepts: numpy ``(n_instances, n_channels, n_timepoints)``, a
+            list of per-instance DataFrames indexed by time, a
+            ``(instance, time)`` MultiIndex DataFrame, ...
+        y : array-like of shape (n_instances,)
+            Class labels of any type.
+        sample_weight : array-like of shape (n_instances,), default=None
+            Per-instance weights in the loss.
+
+        Returns
+        -------
+        self : CfCClassifier
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch over ``(X, y)``, starting from the current weights.
+
+        Parameters
+        ----------
+        X : array-like, list of DataFrames or DataFrame
+            The series (see :meth:`fit`).
+        y : array-like of shape (n_instances,)
+            Class labels, all among ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever be seen; required on the first call.
+        sample_weight : array-like of shape (n_instances,), default=None
+            Per-instance weights in the loss.
+
+        Returns
+        -------
+        self : CfCClassifier
+        """
+        if not hasattr(self, "net_") and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: "
+                "the network's output layer needs every class up front."
+            )
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _prepare_targets(self, y, first):
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        classes = self._classes_arg
+        if first:
+            if classes is not None:
+                self.classes_ = np.unique(np.asarray(classes))
+                unseen = np.setdiff1d(np.unique(y), self.classes_)
+                if len(unseen):
+                    raise ValueError(
+                        f"y contains labels {unseen.tolist()} that are not in "
+                        f"classes {self.classes_.tolist()}."
+                    )
+            else:
+                self.classes_ = np.unique(y)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    "CfCClassifier needs samples of at least 2 classes in the "
+                    f"data, but the data contains only one class: "
+                    f"{self.classes_[0]!r}."
+                )
+        else:
+            unseen = np.setdiff1d(np.unique(y), self.classes_)
+            if len(unseen):
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} not seen in the first "
+                    f"fit; the model knows {self.classes_.tolist()}."
+                )
+        codes = np.searchsorted(self.classes_, y).astype(np.int64)
+        return codes, len(self.classes_)
+
+    def _target_sample_weight(self, codes):
+        if self.class_weight is None:
+            return None
+        if isinstance(self.class_weight, dict):
+            known = set(self.classes_.tolist())
+            unknown = [c for c in self.class_weight if c not in known]
+            if unknown:
+                raise ValueError(
+                    f"class_weight names classes {unknown} that are not in the "
+                    f"data's classes {self.classes_.tolist()}."
+                )
+            weights = {
+                int(np.searchsorted(self.classes_, c)): w
+                for c, w in self.class_weight.items()
+            }
+            return compute_sample_weight(weights, codes)
+        return compute_sample_weight(self.class_weight, codes)
+
+    # ------------------------------------------------------------ predict
+    def predict_proba(self, X):
+        """Class probabilities of each series.
+
+        Parameters
+        ----------
+        X : array-like, list of DataFrames or DataFrame
+            The series (see :meth:`fit`).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_instances, n_classes)
+            Probabilities, columns ordered as ``classes_``.
+        """
+        check_is_fitted(self, "net_")
+        logits = self._forward(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict(self, X):
+        """Predicted class of each series.
+
+        Parameters
+        ----------
+        X : array-like, list of DataFrames or DataFrame
+            The series (see :meth:`fit`).
+
+        Returns
+        -------
+        y : ndarray of shape (n_instances,)
+            Labels from ``classes_``.
+        """
+        check_is_fitted(self, "net_")
+        return self.classes_[np.argmax(self._forward(X), axis=1)]
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like, list of DataFrames or DataFrame
+            The series (see :meth:`fit`).
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_instances, n_classes)
+        """
+        check_is_fitted(self, "net_")
+        logits = self._forward(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags

@@ -1,0 +1,293 @@
+"""CfCRegressor: sequence regression with a closed-form continuous-time network."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._base import _BaseCfC
+
+__all__ = ["CfCRegressor"]
+
+
+class CfCRegressor(RegressorMixin, _BaseCfC):
+    """Predict one or more numbers per (irregularly sampled) time series.
+
+    A closed-form continuous-time (CfC) recurrent network (Hasani et al.,
+    2022) reads each series observation by observation, together with the
+    time elapsed since the previous one, and a linear layer maps its final
+    state to the targets. Series may have unequal lengths, irregular
+    timestamps and missing values.
+
+    Parameters
+    ----------
+    units : int, default=64
+        Size of the CfC state.
+    mode : {"default", "no_gate", "pure"}, default="default"
+        The closed-form update (see :class:`sklearn_cfc.nn.CfCCell`).
+    backbone_units : int, default=128
+        Width of each backbone layer.
+    backbone_layers : int, default=1
+        Number of backbone layers.
+    backbone_dropout : float, default=0.0
+        Dropout after each backbone activation during training.
+    activation : {"lecun_tanh", "tanh", "relu", "gelu", "silu"}, \
+            default="lecun_tanh"
+        Backbone activation.
+    mixed_memory : bool, default=False
+        Add an LSTM memory cell in front of the CfC cell (slower).
+    max_epochs : int, default=100
+        Maximum number of passes over the training data.
+    batch_size : int, default=32
+        Series per gradient step.
+    learning_rate : float, default=0.005
+        Initial learning rate.
+    optimizer : {"adamw", "adam", "sgd", "rmsprop"}, default="adamw"
+        The optimizer (SGD with momentum 0.9).
+    weight_decay : float, default=1e-4
+        Weight decay of the optimizer.
+    gradient_clip : float or None, default=1.0
+        Clip the gradient norm of each step to this value; None disables.
+    lr_schedule : {"cosine", "plateau", "constant"}, default="cosine"
+        Learning-rate schedule: cosine annealing over ``max_epochs``, a
+        reduction when the monitored loss stalls, or none.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified),
+        stop when its loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the best weights. If False,
+        training stops when the training loss stalls in the same way.
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Smallest change of the monitored loss that counts as improvement.
+    scale : bool, default=True
+        Standardise each channel with statistics of the training data.
+    time_channel : int, str or None, default=None
+        For numpy input, the channel holding each observation's timestamp
+        (removed from the features); for data frames the timestamps are the
+        time index. See :func:`sklearn_cfc.panel.to_panel`.
+    time_unit : str, default="s"
+        Unit that datetime and timedelta timestamps are converted to.
+    dt_scale : "median" or float, default="median"
+        Divisor of the elapsed time fed to the network; "median" learns the
+        median gap between observations in ``fit``.
+    device : str or torch.device, default="auto"
+        Where to train: "auto" picks CUDA, then MPS, then the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, data order and dropout; the same seed
+        gives the same predictions on a CPU.
+    verbose : int, default=0
+        0 is silent, 1 prints a table per epoch, 2 also shows a progress bar.
+    warm_start : bool, default=False
+        Continue from the fitted weights when ``fit`` is called again.
+    scale_target : bool, default=True
+        Standardise the targets with their training mean and standard
+        deviation while fitting (predictions are returned in the original
+        units).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of channels seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Channel names seen in ``fit``, when they are all strings.
+    n_outputs_ : int
+        Number of targets.
+    encoder_ : sklearn_cfc.panel.PanelEncoder
+        The fitted input encoder (scaling and time scale).
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the PyTorch network.
+    history_ : skorch.History
+        Per-epoch records (losses, durations, learning rates).
+    loss_curve_ : list of float
+        Training loss per epoch (on the scaled targets).
+    validation_scores_ : list of float
+        Validation loss per epoch (only with ``early_stopping=True``).
+    best_loss_ : float
+        Lowest monitored loss.
+    n_iter_ : int
+        Number of epochs run.
+    device_ : str
+        The device used for training.
+
+    See Also
+    --------
+    CfCClassifier : The same network for classification.
+    sklearn_cfc.nn.CfC : The PyTorch network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cfc import CfCRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 1, 12))
+    >>> y = X[:, 0].sum(axis=1)
+    >>> reg = CfCRegressor(units=16, max_epochs=60, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    >>> bool(reg.score(X, y) > 0.9)
+    True
+    """
+
+    _parameter_constraints = {
+        **_BaseCfC._parameter_constraints,
+        "scale_target": ["boolean"],
+    }
+    _criterion = torch.nn.MSELoss
+
+    def __init__(
+        self,
+        *,
+        units=64,
+        mode="default",
+        backbone_units=128,
+        backbone_layers=1,
+        backbone_dropout=0.0,
+        activation="lecun_tanh",
+        mixed_memory=False,
+        max_epochs=100,
+        batch_size=32,
+        learning_rate=5e-3,
+        optimizer="adamw",
+        weight_decay=1e-4,
+        gradient_clip=1.0,
+        lr_schedule="cosine",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        scale=True,
+        time_channel=None,
+        time_unit="s",
+        dt_scale="median",
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        scale_target=True,
+    ):
+        super().__init__(
+            units=units,
+            mode=mode,
+            backbone_units=backbone_units,
+            backbone_layers=backbone_layers,
+            backbone_dropout=backbone_dropout,
+            activation=activation,
+            mixed_memory=mixed_memory,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            gradient_clip=gradient_clip,
+            lr_schedule=lr_schedule,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            scale=scale,
+            time_channel=time_channel,
+            time_unit=time_unit,
+            dt_scale=dt_scale,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.scale_target = scale_target
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to series and their targets.
+
+        Parameters
+        ----------
+        X : array-like, list of DataFrames or DataFrame
+            The series, in any format :func:`sklearn_cfc.panel.to_panel`
+            accepts: numpy ``(n_instances, n_channels, n_timepoints)``, a
+            list of per-instance DataFrames indexed by time, a
+            ``(instance, time)`` MultiIndex DataFrame, ...
+        y : array-like of shape (n_instances,) or (n_instances, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_instances,), default=None
+            Per-instance weights in the loss.
+
+        Returns
+        -------
+        self : CfCRegressor
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch over ``(X, y)``, starting from the current weights.
+
+        The target scaling is learnt on the first call and kept afterwards.
+
+        Parameters
+        ----------
+        X : array-like, list of DataFrames or DataFrame
+            The series (see :meth:`fit`).
+        y : array-like of shape (n_instances,) or (n_instances, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_instances,), default=None
+            Per-instance weights in the loss.
+
+        Returns
+        -------
+        self : CfCRegressor
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _prepare_targets(self, y, first):
+        y = check_array(
+            y, ensure_2d=False, dtype=np.float64, input_name="y", ensure_min_samples=1
+        )
+        if y.ndim > 2:
+            raise ValueError(
+                f"y must be 1D (one target) or 2D (n_instances, n_outputs); got "
+                f"shape {y.shape}."
+            )
+        y2 = y.reshape(len(y), -1)
+        if first:
+            self._y_1d = y.ndim == 1
+            self.n_outputs_ = y2.shape[1]
+            if self.scale_target:
+                self._y_mean = y2.mean(axis=0)
+                std = y2.std(axis=0)
+                self._y_scale = np.where(std > 0, std, 1.0)
+            else:
+                self._y_mean = np.zeros(y2.shape[1])
+                self._y_scale = np.ones(y2.shape[1])
+        elif y2.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y2.shape[1]} outputs, but {type(self).__name__} was "
+                f"fitted with {self.n_outputs_}."
+            )
+        scaled = (y2 - self._y_mean) / self._y_scale
+        return scaled.astype(np.float32), self.n_outputs_
+
+    def predict(self, X):
+        """Predicted targets of each series.
+
+        Parameters
+        ----------
+        X : array-like, list of DataFrames or DataFrame
+            The series (see :meth:`fit`).
+
+        Returns
+        -------
+        y : ndarray of shape (n_instances,) or (n_instances, n_outputs)
+        """
+        check_is_fitted(self, "net_")
+        y = self._forward(X) * self._y_scale + self._y_mean
+        return y[:, 0] if self._y_1d else y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,389 @@
+"""Behaviour of CfCClassifier and CfCRegressor beyond scikit-learn's checks."""
+
+import pickle
+import re
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import (
+    GridSearchCV,
+    RandomizedSearchCV,
+    cross_val_score,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from sklearn_cfc import CfCClassifier, CfCRegressor
+from sklearn_cfc.exceptions import DivergenceError
+
+FAST = dict(units=8, backbone_units=16, max_epochs=30, learning_rate=0.02)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _series(n=60, T=12, C=2, seed=0):
+    """Series whose class is the sign of channel 0's mean; ragged lengths."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, C, T))
+    lengths = rng.integers(T // 2, T + 1, size=n)
+    for i, n_obs in enumerate(lengths):
+        X[i, :, n_obs:] = np.nan
+    y = np.where(np.nanmean(X[:, 0], axis=1) > 0, "pos", "neg")
+    return X, y
+
+
+def _timing_frames(n=80, seed=0):
+    """Frames whose label depends only on *when* observations happen.
+
+    Values are constant; class 'fast' is observed every 0.1 time units and
+    'slow' every 1.0, so only the timestamps in the index tell them apart.
+    """
+    rng = np.random.default_rng(seed)
+    frames, labels = [], []
+    for i in range(n):
+        fast = i % 2 == 0
+        gaps = rng.uniform(0.05, 0.15, 10) if fast else rng.uniform(0.8, 1.2, 10)
+        frames.append(pd.DataFrame({"v": np.ones(10)}, index=np.cumsum(gaps)))
+        labels.append("fast" if fast else "slow")
+    return frames, np.array(labels)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = _series()
+    return CfCClassifier(**FAST, random_state=0).fit(X, y), X, y
+
+
+# ------------------------------------------------------------------ outputs
+class TestClassifierOutputs:
+    def test_string_labels_and_probabilities(self, fitted):
+        clf, X, y = fitted
+        assert clf.classes_.tolist() == ["neg", "pos"]
+        proba = clf.predict_proba(X)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+        np.testing.assert_array_equal(
+            clf.predict(X), clf.classes_[proba.argmax(axis=1)]
+        )
+        np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-6)
+        assert clf.score(X, y) > 0.9
+
+    def test_multiclass_with_integer_labels(self):
+        rng = np.random.default_rng(1)
+        X = rng.normal(size=(90, 1, 8))
+        y = np.digitize(X[:, 0].mean(axis=1), [-0.2, 0.2])  # 0, 1, 2
+        clf = CfCClassifier(**FAST, random_state=0).fit(X, y)
+        assert clf.classes_.tolist() == [0, 1, 2]
+        assert clf.predict_proba(X).shape == (90, 3)
+        assert clf.score(X, y) > 0.8
+
+    def test_timestamps_in_the_index_are_used(self):
+        frames, y = _timing_frames()
+        clf = CfCClassifier(**FAST, random_state=0).fit(frames[:60], y[:60])
+        assert clf.score(frames[60:], y[60:]) == 1.0
+        assert clf.encoder_.dt_scale_ == pytest.approx(0.5, abs=0.5)
+
+
+class TestRegressorOutputs:
+    def test_single_and_multi_output(self):
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(80, 1, 10))
+        y = np.stack([X[:, 0].sum(1), X[:, 0, -1] * 100 + 500], axis=1)
+        reg = CfCRegressor(**{**FAST, "max_epochs": 60}, random_state=0).fit(X, y)
+        assert reg.n_outputs_ == 2
+        pred = reg.predict(X)
+        assert pred.shape == (80, 2)
+        # target scaling: predictions come back in the original units
+        assert abs(pred[:, 1].mean() - 500) < 30
+        assert reg.score(X, y) > 0.8
+        single = CfCRegressor(**FAST, random_state=0).fit(X, y[:, 0])
+        assert single.predict(X).shape == (80,)
+
+
+# ---------------------------------------------------------------- weights
+def test_sample_weight_zero_ignores_instances():
+    X, y = _series(n=80)
+    flipped = np.where(y == "pos", "neg", "pos")
+    X2, y2 = np.concatenate([X, X]), np.concatenate([y, flipped])
+    weight = np.r_[np.ones(80), np.zeros(80)]
+    clf = CfCClassifier(**FAST, random_state=0).fit(X2, y2, sample_weight=weight)
+    assert clf.score(X, y) > 0.9
+
+
+def test_class_weight_shifts_decisions_towards_the_weighted_class():
+    X, y = _series(n=80)
+    plain = CfCClassifier(**FAST, random_state=0).fit(X, y)
+    heavy = CfCClassifier(**FAST, random_state=0, class_weight={"pos": 20.0})
+    heavy.fit(X, y)
+    assert (heavy.predict(X) == "pos").sum() > (plain.predict(X) == "pos").sum()
+    balanced = CfCClassifier(**FAST, random_state=0, class_weight="balanced")
+    assert balanced.fit(X, y).score(X, y) > 0.8
+
+
+# --------------------------------------------------------------- training
+class TestTraining:
+    def test_early_stopping_restores_the_best_weights(self):
+        X, y = _series(n=80)
+        clf = CfCClassifier(
+            **{**FAST, "max_epochs": 200},
+            early_stopping=True,
+            n_iter_no_change=3,
+            random_state=0,
+        ).fit(X, y)
+        assert clf.n_iter_ < 200
+        assert len(clf.validation_scores_) == clf.n_iter_
+        assert clf.best_loss_ == min(clf.validation_scores_)
+        best = int(np.argmin(clf.validation_scores_))
+        assert clf.n_iter_ == best + 1 + 3  # stopped patience epochs later
+
+    def test_stalled_training_loss_stops_without_early_stopping(self):
+        X, y = _series()
+        clf = CfCClassifier(**{**FAST, "max_epochs": 500}, tol=0.5, n_iter_no_change=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            clf.fit(X, y)
+        assert clf.n_iter_ < 500
+
+    def test_max_epochs_warns_when_still_improving(self):
+        X, y = _series()
+        with pytest.warns(ConvergenceWarning, match="stopped at max_epochs=2"):
+            CfCClassifier(**{**FAST, "max_epochs": 2}).fit(X, y)
+
+    def test_history_and_plot(self, fitted):
+        pytest.importorskip("matplotlib")
+        import matplotlib
+
+        matplotlib.use("Agg")
+        clf, _, _ = fitted
+        assert len(clf.history_) == clf.n_iter_ == len(clf.loss_curve_)
+        assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+        ax = clf.plot_history()
+        assert len(ax.lines) == 1
+
+    def test_warm_start_continues_from_the_fitted_weights(self):
+        X, y = _series()
+        clf = CfCClassifier(**{**FAST, "max_epochs": 3}, warm_start=True)
+        clf.fit(X, y)
+        clf.fit(X, y)
+        assert clf.n_iter_ == 6
+        cold = clone(clf).set_params(warm_start=False)
+        cold.fit(X, y)
+        cold.fit(X, y)
+        assert cold.n_iter_ == 3
+
+    def test_partial_fit_runs_one_epoch_per_call(self):
+        X, y = _series()
+        clf = CfCClassifier(**FAST, random_state=0)
+        msg = "classes must be passed on the first call to partial_fit"
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            clf.partial_fit(X, y)
+        for _ in range(3):
+            clf.partial_fit(X, y, classes=["neg", "pos"])
+        assert clf.n_iter_ == 3
+        with pytest.raises(ValueError, match=re.escape("y contains labels ['new']")):
+            clf.partial_fit(X[:2], ["new", "pos"])
+
+    def test_verbose_prints_an_epoch_table(self, capsys):
+        X, y = _series()
+        CfCClassifier(**{**FAST, "max_epochs": 2}, verbose=1).fit(X, y)
+        out = capsys.readouterr().out
+        assert "train_loss" in out and "epoch" in out
+
+    def test_divergence_raises_instead_of_returning_a_broken_model(self):
+        X, _ = _series()
+        y = np.full(len(X), 1e25)  # its square overflows float32: an inf loss
+        reg = CfCRegressor(**FAST, scale_target=False)
+        with pytest.raises(DivergenceError, match="The training loss became inf"):
+            reg.fit(X, y)
+        with pytest.raises(NotFittedError):
+            reg.predict(X)
+
+    def test_keyboard_interrupt_leaves_a_usable_model(self, monkeypatch):
+        from sklearn_cfc import _base
+
+        X, y = _series()
+        calls = {"n": 0}
+        original = _base._BucketSampler.__iter__
+
+        def interrupt_on_third_epoch(self):
+            if self.shuffle:
+                calls["n"] += 1
+                if calls["n"] == 3:
+                    raise KeyboardInterrupt
+            return original(self)
+
+        monkeypatch.setattr(_base._BucketSampler, "__iter__", interrupt_on_third_epoch)
+        clf = CfCClassifier(**FAST, random_state=0).fit(X, y)
+        assert clf.n_iter_ == 2
+        assert clf.predict(X).shape == (len(X),)
+
+
+# ------------------------------------------------------- reproducibility
+def test_same_seed_same_predictions_and_global_rng_untouched():
+    X, y = _series()
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = CfCClassifier(**FAST, random_state=7).fit(X, y).predict_proba(X)
+    after = torch.rand(1)
+    b = CfCClassifier(**FAST, random_state=7).fit(X, y).predict_proba(X)
+    c = CfCClassifier(**FAST, random_state=8).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert torch.equal(before, after)  # fitting does not consume the global seed
+
+
+class TestPersistence:
+    def test_clone_params_and_round_trips(self, fitted, tmp_path):
+        clf, X, _ = fitted
+        expected = clf.predict_proba(X)
+        assert clone(clf).get_params() == clf.get_params()
+        assert not hasattr(clone(clf), "net_")
+        restored = pickle.loads(pickle.dumps(clf))
+        np.testing.assert_array_equal(restored.predict_proba(X), expected)
+        joblib.dump(clf, tmp_path / "model.joblib")
+        loaded = joblib.load(tmp_path / "model.joblib")
+        np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+
+    def test_model_saved_on_cuda_predicts_on_a_cpu_only_machine(self, fitted):
+        if torch.cuda.is_available():
+            pytest.skip("this stands in for a CUDA fit on a CPU-only machine")
+        clf, X, _ = fitted
+        expected = clf.predict_proba(X)
+        gpu = pickle.loads(pickle.dumps(clf))
+        gpu.net_.device = "cuda"  # as if fitted on a GPU
+        gpu.device_ = "cuda"
+        blob = pickle.dumps(gpu)
+        with pytest.warns(UserWarning, match="no CUDA devices"):
+            restored = pickle.loads(blob)
+        assert str(restored.net_.device) == "cpu"
+        np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=1e-6)
+
+    @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+    def test_fit_on_cuda(self):
+        X, y = _series()
+        clf = CfCClassifier(**FAST, device="cuda", random_state=0).fit(X, y)
+        assert clf.device_ == "cuda"
+        assert next(clf.net_.module_.parameters()).is_cuda
+        assert clf.score(X, y) > 0.8
+
+
+# -------------------------------------------------------------- workflows
+class TestWorkflows:
+    def test_pipeline_with_a_function_transformer(self):
+        X, y = _series()
+        pipe = make_pipeline(
+            FunctionTransformer(lambda X: np.nan_to_num(X, nan=np.nan) * 2.0),
+            CfCClassifier(**FAST, random_state=0),
+        )
+        assert pipe.fit(X, y).score(X, y) > 0.9
+
+    def test_grid_search_in_parallel_on_3d_arrays(self):
+        X, y = _series(n=60)
+        search = GridSearchCV(
+            CfCClassifier(**{**FAST, "max_epochs": 10}, random_state=0),
+            {"units": [4, 8], "learning_rate": [0.01, 0.03]},
+            cv=2,
+            n_jobs=2,
+        ).fit(X, y)
+        assert len(search.cv_results_["params"]) == 4
+        assert search.best_estimator_.predict(X).shape == (60,)
+
+    def test_randomized_search_on_frames_with_timestamps(self):
+        frames, y = _timing_frames(n=40)
+        search = RandomizedSearchCV(
+            CfCClassifier(**{**FAST, "max_epochs": 10}, random_state=0),
+            {"mode": ["default", "no_gate"], "batch_size": [8, 16]},
+            n_iter=3,
+            cv=2,
+            n_jobs=2,
+            random_state=0,
+        ).fit(frames, y)
+        assert search.best_score_ > 0.8
+
+    def test_cross_val_score_regressor_on_frames(self):
+        frames, y = _timing_frames(n=60)
+        target = np.array([f.index[-1] for f in frames])  # total duration
+        scores = cross_val_score(
+            CfCRegressor(**FAST, random_state=0), frames, target, cv=3
+        )
+        assert scores.mean() > 0.8
+
+    def test_calibrated_classifier(self):
+        X, y = _series(n=80)
+        calibrated = CalibratedClassifierCV(
+            CfCClassifier(**{**FAST, "max_epochs": 10}, random_state=0), cv=2
+        ).fit(X, y)
+        proba = calibrated.predict_proba(X)
+        assert proba.shape == (80, 2)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+# -------------------------------------------------------------- bad input
+class TestBadInput:
+    def test_predict_before_fit(self):
+        X, _ = _series()
+        with pytest.raises(NotFittedError):
+            CfCClassifier().predict(X)
+
+    @pytest.mark.parametrize("bad", [np.nan, np.inf])
+    def test_non_finite_regression_targets(self, bad):
+        X, _ = _series()
+        y = np.zeros(len(X))
+        y[3] = bad
+        with pytest.raises(ValueError, match="Input y contains"):
+            CfCRegressor(**FAST).fit(X, y)
+
+    def test_single_class(self):
+        X, _ = _series()
+        msg = "CfCClassifier needs samples of at least 2 classes in the data, but"
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            CfCClassifier(**FAST).fit(X, np.full(len(X), "a"))
+
+    def test_other_channel_count_at_predict(self, fitted):
+        clf, X, _ = fitted
+        msg = "X has 3 channels, but CfCClassifier is expecting 2 channels as input."
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            clf.predict(np.concatenate([X, X[:, :1]], axis=1))
+
+    def test_other_channel_names_at_predict(self):
+        frames, y = _timing_frames(n=20)
+        clf = CfCClassifier(**{**FAST, "max_epochs": 1}).fit(frames, y)
+        renamed = [f.rename(columns={"v": "w"}) for f in frames]
+        msg = "X has channels ['w'], but CfCClassifier was fitted with channels ['v']"
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            clf.predict(renamed)
+
+    def test_empty_and_mismatched_input(self):
+        with pytest.raises(ValueError, match="0 sample|no instances"):
+            CfCClassifier().fit(np.empty((0, 2, 5)), [])
+        X, y = _series()
+        with pytest.raises(ValueError, match="X has 60 instances, but y has 59"):
+            CfCClassifier().fit(X, y[:-1])
+
+    @pytest.mark.parametrize(
+        "params, message",
+        [
+            (dict(units=0), "The 'units' parameter of CfCClassifier must be"),
+            (dict(mode="fast"), "The 'mode' parameter of CfCClassifier must be"),
+            (dict(optimizer="lbfgs"), "The 'optimizer' parameter of CfCClassifier"),
+            (dict(device="tpu"), "device must be 'auto' or a torch device"),
+        ],
+    )
+    def test_bad_parameters_are_named(self, params, message):
+        X, y = _series()
+        with pytest.raises(ValueError, match=re.escape(message)):
+            CfCClassifier(**params).fit(X, y)
+
+    def test_cuda_request_without_cuda(self):
+        if torch.cuda.is_available():
+            pytest.skip("CUDA is available")
+        X, y = _series()
+        with pytest.raises(ValueError, match="CUDA is not available on this machine"):
+            CfCClassifier(device="cuda").fit(X, y)
