@@ -22,3 +22,11 @@ def test_ci_runs_the_readme_test_command():
 
 def test_version_is_exposed():
     assert re.match(r"\d+\.\d+", sklearn_cfc.__version__)
+
+
+def test_readme_python_snippets_run():
+    text = (ROOT / "README.md").read_text()
+    snippets = re.findall(r"^```python\n(.*?)\n```", text, flags=re.M | re.S)
+    assert snippets
+    for code in snippets:
+        exec(compile(code, "README.md", "exec"), {})
