@@ -205,6 +205,83 @@ def _resolve_device(device):
     return str(resolved)
 
 
+def _make_net(est, *, module, module_params, criterion, train_split=None):
+    """The skorch net that trains ``module`` with ``est``'s hyperparameters.
+
+    ``est`` is any of our estimators: the network (``units``, ``mode``, ...)
+    and training (``learning_rate``, ``optimizer``, ``max_epochs``, ...)
+    settings are read from it, together with its fitted ``device_`` and
+    ``_seed``. With a ``train_split`` the stopping rule watches the
+    validation loss and restores the best weights; without one it stops when
+    the training loss stalls.
+    """
+    network = dict(
+        units=est.units,
+        mode=est.mode,
+        backbone_units=est.backbone_units,
+        backbone_layers=est.backbone_layers,
+        backbone_dropout=est.backbone_dropout,
+        activation=est.activation,
+        mixed_memory=est.mixed_memory,
+        **module_params,
+    )
+    validating = train_split is not None
+    monitor = "valid_loss" if validating else "train_loss"
+    callbacks = [
+        ("stop_on_divergence", _StopOnDivergence(est.learning_rate)),
+        (
+            "early_stopping",
+            EarlyStopping(
+                monitor=monitor,
+                patience=est.n_iter_no_change,
+                threshold=est.tol,
+                threshold_mode="abs",
+                load_best=validating,
+                sink=print if est.verbose else _silent,
+            ),
+        ),
+    ]
+    if est.gradient_clip is not None:
+        callbacks.append(("gradient_clip", GradientNormClipping(est.gradient_clip)))
+    if est.lr_schedule == "cosine":
+        scheduler = LRScheduler(
+            torch.optim.lr_scheduler.CosineAnnealingLR, T_max=est.max_epochs
+        )
+        callbacks.append(("lr_schedule", scheduler))
+    elif est.lr_schedule == "plateau":
+        scheduler = LRScheduler(
+            torch.optim.lr_scheduler.ReduceLROnPlateau,
+            monitor=monitor,
+            patience=max(1, est.n_iter_no_change // 2),
+        )
+        callbacks.append(("lr_schedule", scheduler))
+    if est.verbose and est.verbose > 1:
+        callbacks.append(("progress_bar", ProgressBar()))
+    optimizer_params = {"optimizer__weight_decay": est.weight_decay}
+    if est.optimizer == "sgd":
+        optimizer_params["optimizer__momentum"] = 0.9
+    return _WeightedNet(
+        module=module,
+        **{f"module__{k}": v for k, v in network.items()},
+        criterion=criterion,
+        criterion__reduction="none",
+        optimizer=_OPTIMIZERS[est.optimizer],
+        lr=est.learning_rate,
+        **optimizer_params,
+        max_epochs=est.max_epochs,
+        batch_size=est.batch_size,
+        iterator_train=_BucketLoader,
+        iterator_train__shuffle=True,
+        iterator_train__seed=est._seed,
+        iterator_valid=_BucketLoader,
+        train_split=train_split,
+        callbacks=callbacks,
+        warm_start=True,
+        verbose=int(bool(est.verbose)),
+        device=est.device_,
+    )
+
+
 # ----------------------------------------------------------------- estimator
 class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
     """Base class for the CfC estimators; do not use it directly."""
@@ -400,50 +477,6 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         return self
 
     def _build_net(self, n_outputs):
-        network = dict(
-            mode=self.mode,
-            backbone_units=self.backbone_units,
-            backbone_layers=self.backbone_layers,
-            backbone_dropout=self.backbone_dropout,
-            activation=self.activation,
-            mixed_memory=self.mixed_memory,
-        )
-        monitor = "valid_loss" if self.early_stopping else "train_loss"
-        callbacks = [
-            ("stop_on_divergence", _StopOnDivergence(self.learning_rate)),
-            (
-                "early_stopping",
-                EarlyStopping(
-                    monitor=monitor,
-                    patience=self.n_iter_no_change,
-                    threshold=self.tol,
-                    threshold_mode="abs",
-                    load_best=self.early_stopping,
-                    sink=print if self.verbose else _silent,
-                ),
-            ),
-        ]
-        if self.gradient_clip is not None:
-            callbacks.append(
-                ("gradient_clip", GradientNormClipping(self.gradient_clip))
-            )
-        if self.lr_schedule == "cosine":
-            scheduler = LRScheduler(
-                torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs
-            )
-            callbacks.append(("lr_schedule", scheduler))
-        elif self.lr_schedule == "plateau":
-            scheduler = LRScheduler(
-                torch.optim.lr_scheduler.ReduceLROnPlateau,
-                monitor=monitor,
-                patience=max(1, self.n_iter_no_change // 2),
-            )
-            callbacks.append(("lr_schedule", scheduler))
-        if self.verbose and self.verbose > 1:
-            callbacks.append(("progress_bar", ProgressBar()))
-        optimizer_params = {"optimizer__weight_decay": self.weight_decay}
-        if self.optimizer == "sgd":
-            optimizer_params["optimizer__momentum"] = 0.9
         train_split = None
         if self.early_stopping:
             train_split = ValidSplit(
@@ -451,28 +484,12 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
                 stratified=self._stratify,
                 random_state=self._seed,
             )
-        return _WeightedNet(
+        return _make_net(
+            self,
             module=_CfCNetwork,
-            module__n_inputs=2 * self.n_features_in_,
-            module__n_outputs=n_outputs,
-            module__units=self.units,
-            **{f"module__{k}": v for k, v in network.items()},
+            module_params=dict(n_inputs=2 * self.n_features_in_, n_outputs=n_outputs),
             criterion=self._criterion,
-            criterion__reduction="none",
-            optimizer=_OPTIMIZERS[self.optimizer],
-            lr=self.learning_rate,
-            **optimizer_params,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            iterator_train=_BucketLoader,
-            iterator_train__shuffle=True,
-            iterator_train__seed=self._seed,
-            iterator_valid=_BucketLoader,
             train_split=train_split,
-            callbacks=callbacks,
-            warm_start=True,
-            verbose=int(bool(self.verbose)),
-            device=self.device_,
         )
 
     def _set_fitted_state(self, incremental, epochs_before):
