@@ -15,9 +15,13 @@ except ImportError:  # pragma: no cover - running from a bare source tree
     except PackageNotFoundError:
         __version__ = "0.0.0+unknown"
 
-__all__ = ["CfCClassifier", "CfCRegressor", "__version__"]
+__all__ = ["CfCClassifier", "CfCForecaster", "CfCRegressor", "__version__"]
 
-_LAZY = {"CfCClassifier": "classifier", "CfCRegressor": "regressor"}
+_LAZY = {
+    "CfCClassifier": "classifier",
+    "CfCForecaster": "forecaster",
+    "CfCRegressor": "regressor",
+}
 
 
 def __getattr__(name):
