@@ -282,6 +282,30 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
     )
 
 
+def _train_net(est, dataset, y, *, first, epochs=None):
+    """Train ``est.net_`` on ``dataset`` under a seeded, forked torch RNG.
+
+    ``first`` initialises the network; ``epochs`` None runs up to
+    ``max_epochs``. The global random state is left untouched. If the loss
+    diverges on a first fit, ``net_`` is removed so the estimator is unfitted.
+    """
+    where = torch.device(est.net_.device)  # after unpickling: maybe the CPU
+    devices = [where.index or 0] if where.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(est._seed + (0 if first else len(est.net_.history)))
+        if first:
+            est.net_.initialize()
+        try:
+            if epochs is None:
+                est.net_.partial_fit(dataset, y)
+            else:
+                est.net_.partial_fit(dataset, y, epochs=epochs)
+        except DivergenceError:
+            if first:
+                del est.net_
+            raise
+
+
 # ----------------------------------------------------------------- estimator
 class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
     """Base class for the CfC estimators; do not use it directly."""
@@ -457,22 +481,10 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         dataset = _PanelDataset(encoded, targets, sample_weight.astype(np.float32))
         stratify = targets if self._stratify and self.early_stopping else None
 
-        where = torch.device(self.net_.device)  # after unpickling: maybe the CPU
-        devices = [where.index or 0] if where.type == "cuda" else []
         epochs_before = len(self.net_.history) if not first else 0
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self._seed + epochs_before)
-            if first:
-                self.net_.initialize()
-            try:
-                if incremental:
-                    self.net_.partial_fit(dataset, stratify, epochs=1)
-                else:
-                    self.net_.partial_fit(dataset, stratify)
-            except DivergenceError:
-                if first:
-                    del self.net_
-                raise
+        _train_net(
+            self, dataset, stratify, first=first, epochs=1 if incremental else None
+        )
         self._set_fitted_state(incremental, epochs_before)
         return self
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.special import log_softmax, softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
@@ -318,11 +319,7 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
             Probabilities, columns ordered as ``classes_``.
         """
         check_is_fitted(self, "net_")
-        logits = self._forward(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+        return softmax(self._forward(X), axis=1)
 
     def predict(self, X):
         """Predicted class of each series.
@@ -353,9 +350,7 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         log_proba : ndarray of shape (n_instances, n_classes)
         """
         check_is_fitted(self, "net_")
-        logits = self._forward(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        return log_softmax(self._forward(X), axis=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

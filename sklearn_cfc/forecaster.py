@@ -14,8 +14,13 @@ from sklearn.utils._param_validation import Interval, validate_parameter_constra
 from sktime.forecasting.base import BaseForecaster
 from torch import nn
 
-from ._base import _BaseCfC, _make_net, _PanelDataset, _resolve_device
-from .exceptions import DivergenceError
+from ._base import (
+    _BaseCfC,
+    _make_net,
+    _PanelDataset,
+    _resolve_device,
+    _train_net,
+)
 from .nn import CfC
 from .panel import EncodedPanel
 from .panel._time import index_to_float
@@ -440,20 +445,7 @@ class CfCForecaster(BaseForecaster):
         return self
 
     def _train(self, dataset, first, epochs):
-        where = torch.device(self.net_.device)
-        devices = [where.index or 0] if where.type == "cuda" else []
-        done = len(self.net_.history) if not first else 0
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self._seed + done)
-            if first:
-                self.net_.initialize()
-            try:
-                kwargs = {} if epochs is None else {"epochs": epochs}
-                self.net_.partial_fit(dataset, None, **kwargs)
-            except DivergenceError:
-                if first:
-                    del self.net_
-                raise
+        _train_net(self, dataset, None, first=first, epochs=epochs)
         self.history_ = self.net_.history
         self.n_iter_ = sum("train_loss" in row for row in self.net_.history)
 
