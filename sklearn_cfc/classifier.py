@@ -98,7 +98,7 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         The class labels.
     n_features_in_ : int
         Number of channels seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Channel names seen in ``fit``, when they are all strings.
     encoder_ : sklearn_cfc.panel.PanelEncoder
         The fitted input encoder (scaling and time scale).

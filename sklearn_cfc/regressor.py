@@ -93,7 +93,7 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
     ----------
     n_features_in_ : int
         Number of channels seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Channel names seen in ``fit``, when they are all strings.
     n_outputs_ : int
         Number of targets.

@@ -119,9 +119,9 @@ class CfCCell(nn.Module):
     backbone_dropout : float, default=0.0
         Dropout probability applied after every backbone activation
         (including the first, so it acts with ``backbone_layers=1``).
-    activation : {"lecun_tanh", "tanh", "relu", "gelu", "silu"}, \
-            default="lecun_tanh"
-        Backbone activation. ``lecun_tanh`` is ``1.7159 * tanh(0.666 * a)``.
+    activation : str, default="lecun_tanh"
+        Backbone activation: "lecun_tanh", "tanh", "relu", "gelu" or
+        "silu". ``lecun_tanh`` is ``1.7159 * tanh(0.666 * a)``.
 
     Attributes
     ----------
@@ -134,8 +134,10 @@ class CfCCell(nn.Module):
     w_tau, A : torch.nn.Parameter of shape (H,)
         Pure mode only: the time-constant offset and the amplitude.
 
-    Shape
+    Notes
     -----
+    Shapes:
+
     - ``x``: :math:`(B, C)` or :math:`(C,)` for one unbatched observation.
     - ``h``: :math:`(B, H)`, :math:`(H,)` or ``None`` for a zero state.
     - ``dt``: ``None`` (means 1), a number, or a tensor of shape :math:`(B,)`

@@ -37,9 +37,8 @@ class CfC(nn.Module):
         Number of backbone layers; 0 feeds ``[x, h]`` to the heads directly.
     backbone_dropout : float, default=0.0
         Dropout after each backbone activation, in training mode only.
-    activation : {"lecun_tanh", "tanh", "relu", "gelu", "silu"}, \
-            default="lecun_tanh"
-        Backbone activation.
+    activation : str, default="lecun_tanh"
+        Backbone activation: "lecun_tanh", "tanh", "relu", "gelu" or "silu".
     mixed_memory : bool, default=False
         Put an LSTM memory cell in front of the CfC cell at every step (the
         "mixed memory" variant, Lechner & Hasani 2020), which helps with long

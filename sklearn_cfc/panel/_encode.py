@@ -98,7 +98,7 @@ class PanelEncoder(BaseEstimator):
         The time scale Δt is divided by.
     n_features_in_ : int
         Number of channels seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Channel names seen in ``fit``; defined only when they are all
         strings.
 
