@@ -60,7 +60,7 @@ def plain_epochs(X, y, epochs, params):
     torch.manual_seed(params["random_state"])
     encoded = PanelEncoder().fit_transform(X)
     classes, codes = np.unique(y, return_inverse=True)
-    core = CfC(encoded.inputs.shape[-1], 64)
+    core = CfC(encoded.inputs.shape[-1], 64, mixed_memory=True)
     head = torch.nn.Linear(64, len(classes))
     weights = [*core.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(weights, lr=5e-3, weight_decay=1e-4)
@@ -84,7 +84,7 @@ def plain_epochs(X, y, epochs, params):
                 torch.from_numpy(batch.dt),
                 torch.from_numpy(batch.lengths),
             )
-            loss = loss_fn(head(state), targets[idx])
+            loss = loss_fn(head(state[0]), targets[idx])  # mixed memory: (h, c)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(weights, 1.0)
             optimizer.step()

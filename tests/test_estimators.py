@@ -24,6 +24,8 @@ from sklearn_cfc import CfCClassifier, CfCRegressor
 from sklearn_cfc.exceptions import DivergenceError
 
 FAST = dict(units=8, backbone_units=16, max_epochs=30, learning_rate=0.02)
+# the suite's toy series are short: the fused loop alone is enough and faster
+FAST["mixed_memory"] = False
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -153,7 +155,18 @@ class TestTraining:
     def test_max_epochs_warns_when_still_improving(self):
         X, y = _series()
         with pytest.warns(ConvergenceWarning, match="stopped at max_epochs=2"):
+            CfCClassifier(**{**FAST, "max_epochs": 2}, lr_schedule="constant").fit(X, y)
+        with warnings.catch_warnings():  # a cosine schedule ends there by plan
+            warnings.simplefilter("error", ConvergenceWarning)
             CfCClassifier(**{**FAST, "max_epochs": 2}).fit(X, y)
+
+    def test_the_best_training_epoch_is_kept(self):
+        X, y = _series()
+        clf = CfCClassifier(**FAST, lr_schedule="constant", random_state=0)
+        clf.fit(X, y)
+        best = int(np.argmin(clf.loss_curve_))
+        stopper = dict(clf.net_.callbacks_)["early_stopping"]
+        assert stopper.best_epoch_ == best + 1
 
     def test_history_and_plot(self, fitted):
         pytest.importorskip("matplotlib")
