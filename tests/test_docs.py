@@ -19,7 +19,9 @@ def test_docs_build_without_warnings(tmp_path):
         [*command, "-b", "html", str(DOCS), str(html)],
         capture_output=True,
         text=True,
-        env={**os.environ, "MPLBACKEND": "Agg"},
+        # one torch thread: the examples' networks are small, and several
+        # OpenMP threads slow down tenfold on a busy machine
+        env={**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr[-5000:]
     assert (html / "index.html").exists()
