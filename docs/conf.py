@@ -127,9 +127,76 @@ def _panel():
     return _table(["conversion", "median (ms)", "x sktime"], rows)
 
 
+def _accuracy():
+    data = json.loads((RESULTS / "accuracy.json").read_text())
+    rows = []
+    for r in data["results"].values():
+        cfc, base, target = r["cfc"], r["baseline"], r.get("target")
+        score, base_score = cfc["score"], base["score"]
+        fit_time = cfc.get("fit_time_s", cfc.get("fit_time_s_per_fold"))
+        verdict = "--"
+        if target:
+            verdict = f"{target.get('threshold', '')}: " + (
+                "met" if target.get("met") else "not met"
+            )
+        rows.append(
+            [
+                r["dataset"],
+                r["metric"],
+                f"{score:.3f}" if isinstance(score, float) else score,
+                f"{base_score:.3f} ({base['name']})",
+                f"{fit_time:.0f}",
+                verdict,
+            ]
+        )
+    header = ["data", "metric", "CfC", "baseline", "CfC fit (s, per fold)", "target"]
+    return _table(header, rows)
+
+
+def _forecasting():
+    results = json.loads((RESULTS / "forecasting.json").read_text())["results"]
+    parts = []
+    if "airline" in results:
+        rows = [
+            [m["model"], f"{m['valid_smape']:.3f}", f"{m['test_smape']:.3f}"]
+            for m in results["airline"]["models"]
+        ]
+        parts.append("**Airline, last 36 months held out (sMAPE)**\n\n")
+        parts.append(_table(["model", "validation", "test"], rows))
+    if "physionet" in results:
+        rows = [
+            [
+                v["variable"],
+                f"{v['mae_cfc']:.2f}",
+                f"{v['mae_locf']:.2f}",
+                f"{v['mae_linear_trend']:.2f}",
+                f"{v['coverage_80']:.3f}",
+            ]
+            for v in results["physionet"]["variables"]
+        ]
+        header = ["variable", "CfC MAE", "last value", "linear trend", "80% coverage"]
+        parts.append("\n**PhysioNet 2012, hours 36-48 from hours 0-36**\n\n")
+        parts.append(_table(header, rows))
+    if "scaling" in results:
+        rows = [
+            [r["n_series"], r["observations"], f"{r['fit_s']:.1f}"]
+            for r in results["scaling"]["rows"]
+        ]
+        parts.append("\n**Fit time of the global model**\n\n")
+        parts.append(_table(["series", "observations", "fit (s)"], rows))
+    return "".join(parts)
+
+
 def _write_benchmark_tables():
     GENERATED.mkdir(exist_ok=True)
-    for name, make in [("speed", _speed), ("overhead", _overhead), ("panel", _panel)]:
+    makers = [
+        ("speed", _speed),
+        ("overhead", _overhead),
+        ("panel", _panel),
+        ("accuracy", _accuracy),
+        ("forecasting", _forecasting),
+    ]
+    for name, make in makers:
         try:
             text = make()
         except FileNotFoundError:

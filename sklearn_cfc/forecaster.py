@@ -339,7 +339,9 @@ class CfCForecaster(BaseForecaster):
                 )
             values = s.values[observed]
             if first or s.key not in self._y_stats:
-                std = np.nanstd(values, axis=0)
+                with warnings.catch_warnings():  # a never-observed variable
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    std = np.nanstd(values, axis=0)
                 self._y_stats[s.key] = np.where(np.isfinite(std) & (std > 0), std, 1.0)
             scaled = values / self._y_stats[s.key]
             exog = None if s.exog is None else s.exog[observed]

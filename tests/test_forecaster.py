@@ -1,6 +1,7 @@
 """CfCForecaster: sktime's checks, irregular horizons, panels, X, intervals."""
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,17 @@ class TestUpdateAndMissing:
         f = CfCForecaster(**FAST, random_state=0).fit(y, fh=[1, 2])
         assert np.isfinite(f.predict()).all()
         assert np.isfinite(f.predict_interval()).all().all()
+
+    def test_a_variable_never_observed_in_one_series_is_quiet(self):
+        index = pd.MultiIndex.from_product([["s0", "s1"], range(10)])
+        y = pd.DataFrame(
+            {"a": np.arange(20.0), "b": np.r_[np.arange(10.0), [np.nan] * 10]},
+            index=index,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            f = CfCForecaster(context_length=4, max_epochs=1).fit(y, fh=[1])
+            assert np.isfinite(f.predict()).all().all()
 
 
 class TestBadInput:
