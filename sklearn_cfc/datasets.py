@@ -319,6 +319,15 @@ def fetch_physionet2012(
     -------
     Bunch or tuple
         As :func:`load_physionet2012`.
+
+    Examples
+    --------
+    Needs network access to physionet.org the first time (about 6 MB):
+
+    >>> from sklearn_cfc.datasets import fetch_physionet2012
+    >>> X, y = fetch_physionet2012(subset="a", return_X_y=True)  # doctest: +SKIP
+    >>> len(X), int(y.sum())  # doctest: +SKIP
+    (4000, 554)
     """
     if subset not in _SETS:
         raise ValueError(f"subset must be one of {list(_SETS)}; got {subset!r}.")

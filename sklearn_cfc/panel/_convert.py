@@ -900,6 +900,16 @@ default='s'
 def count_instances(X):
     """Number of instances of ``X`` in any accepted format, without converting.
 
+    Parameters
+    ----------
+    X : array-like, list, DataFrame or Panel
+        A panel in one of the formats :func:`to_panel` accepts.
+
+    Returns
+    -------
+    int
+        The number of instances (series).
+
     Examples
     --------
     >>> import numpy as np

@@ -30,6 +30,16 @@ class EncodedPanel(NamedTuple):
         ``dt_scale_``; 0 at the first observation and in the padding.
     lengths : ndarray of shape (n_instances,)
         int64, number of observations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cfc.panel import PanelEncoder
+    >>> encoded = PanelEncoder().fit_transform([np.arange(4.0), np.arange(2.0)])
+    >>> encoded.inputs.shape, encoded.lengths.tolist()
+    ((2, 4, 2), [4, 2])
+    >>> encoded.take([1]).inputs.shape  # trimmed to the batch's longest
+    (1, 2, 2)
     """
 
     inputs: np.ndarray
