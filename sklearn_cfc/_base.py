@@ -401,8 +401,12 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
     _stratify = False
 
     @abstractmethod
-    def _prepare_targets(self, y, first):
-        """Validate ``y``; return the training targets and their output width."""
+    def _prepare_targets(self, y, first, classes=None):
+        """Validate ``y``; return the training targets and their output width.
+
+        ``first`` is True when the model is built anew (targets' encoding is
+        learnt); ``classes`` are those passed to ``partial_fit``.
+        """
 
     def _target_sample_weight(self, y):
         """Extra per-sample weights derived from the targets (class weights)."""
@@ -449,8 +453,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         check_y_length(panel, y)
         if not first:
             self._check_features(panel)
-        self._classes_arg = classes
-        targets, n_outputs = self._prepare_targets(y, first)
+        targets, n_outputs = self._prepare_targets(y, first, classes)
         sample_weight = _check_sample_weight(
             sample_weight, np.empty((len(panel), 0)), ensure_non_negative=True
         )

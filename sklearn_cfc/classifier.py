@@ -261,10 +261,9 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
             )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def _prepare_targets(self, y, first):
+    def _prepare_targets(self, y, first, classes=None):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        classes = self._classes_arg
         if first:
             if classes is not None:
                 self.classes_ = np.unique(np.asarray(classes))

@@ -249,7 +249,7 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _prepare_targets(self, y, first):
+    def _prepare_targets(self, y, first, classes=None):
         y = check_array(
             y, ensure_2d=False, dtype=np.float64, input_name="y", ensure_min_samples=1
         )
