@@ -14,15 +14,8 @@ from sklearn.utils._param_validation import Interval, validate_parameter_constra
 from sktime.forecasting.base import BaseForecaster
 from torch import nn
 
-from ._base import (
-    _BaseCfC,
-    _make_net,
-    _PanelDataset,
-    _resolve_device,
-    _train_net,
-)
+from ._base import _BaseCfC, _make_net, _resolve_device, _train_net
 from .nn import CfC
-from .panel import EncodedPanel
 from .panel._time import index_to_float
 
 __all__ = ["CfCForecaster"]
@@ -31,16 +24,63 @@ _MIN_SCALE = 1e-3  # lower bound of the predicted standard deviation (scaled uni
 
 
 class _ForecastNetwork(nn.Module):
-    """The CfC core with a Gaussian head (mean, scale) on every step."""
+    """The CfC core reads a context; each forecast is one step from its end.
+
+    Every forecast time is reached from the state after the context's last
+    observation by a single closed-form step over the whole gap, so a
+    forecast never depends on which other times are requested.
+    """
 
     def __init__(self, n_inputs, n_outputs, units, **cfc_params):
         super().__init__()
         self.cfc = CfC(n_inputs, units, **cfc_params)
         self.head = nn.Linear(units, 2 * n_outputs)
 
-    def forward(self, x, dt, lengths, sample_weight=None):
-        out, _ = self.cfc(x, dt, lengths)
-        return self.head(out)
+    def forward(self, x, dt, lengths, q_x, q_dt, sample_weight=None):
+        _, state = self.cfc(x, dt, lengths)
+        B, Q, F = q_x.shape
+        if isinstance(state, tuple):  # mixed memory: (h, c)
+            state = tuple(s.repeat_interleave(Q, 0) for s in state)
+        else:
+            state = state.repeat_interleave(Q, 0)
+        out, _ = self.cfc(q_x.reshape(B * Q, 1, F), q_dt.reshape(B * Q, 1), None, state)
+        return self.head(out.reshape(B, Q, -1))
+
+
+class _WindowDataset(torch.utils.data.Dataset):
+    """Training windows: a context and the forecasts to make after it."""
+
+    def __init__(self, x, dt, lengths, q_x, q_dt, y):
+        self.x, self.dt, self.lengths = x, dt, lengths
+        self.q_x, self.q_dt, self.y = q_x, q_dt, y
+
+    def __len__(self):
+        return len(self.lengths)
+
+    def __getitem__(self, index):
+        return self.__getitems__([index])
+
+    def __getitems__(self, indices):
+        idx = np.asarray(indices, dtype=np.intp)
+        lengths = self.lengths[idx]
+        T = max(1, int(lengths.max()))
+        X = {
+            "x": torch.from_numpy(self.x[idx, :T]),
+            "dt": torch.from_numpy(self.dt[idx, :T]),
+            "lengths": torch.from_numpy(lengths),
+            "q_x": torch.from_numpy(self.q_x[idx]),
+            "q_dt": torch.from_numpy(self.q_dt[idx]),
+        }
+        return X, torch.from_numpy(self.y[idx])
+
+
+def _pad(rows, width, fill=0.0):
+    """Stack arrays of unequal length (first dim) into one padded array."""
+    rest = rows[0].shape[1:]
+    out = np.full((len(rows), width, *rest), fill, dtype=np.float32)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = row
+    return out
 
 
 class _GaussianNLL(nn.Module):
@@ -368,9 +408,9 @@ class CfCForecaster(BaseForecaster):
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     def _windows(self, prepared):
-        """Training windows: each cutoff's context and the targets after it."""
+        """Training windows: each cutoff's context and the next observations."""
         L, H = self.context_length, self._horizon
-        inputs, dts, lengths, targets = [], [], [], []
+        ctx, ctx_dt, lengths, qry, qry_dt, targets = [], [], [], [], [], []
         for _, times, scaled, exog in prepared:
             gaps = np.diff(times, prepend=times[0]) / self.dt_scale_
             levels = np.nan_to_num(_ffill(scaled))
@@ -380,30 +420,21 @@ class CfCForecaster(BaseForecaster):
                 level = levels[c - 1]
                 x_ctx = None if exog is None else exog[start:c]
                 x_qry = None if exog is None else exog[c:end]
-                inputs.append(
-                    np.concatenate(
-                        [
-                            self._features(scaled[start:c] - level, x_ctx, False),
-                            self._features(scaled[c:end], x_qry, True),
-                        ]
-                    )
-                )
-                dts.append(gaps[start:end])
-                target = np.full((end - start, scaled.shape[1]), np.nan)
-                target[c - start :] = scaled[c:end] - level
-                targets.append(target)
-                lengths.append(end - start)
+                ctx.append(self._features(scaled[start:c] - level, x_ctx, False))
+                ctx_dt.append(gaps[start:c])
+                lengths.append(c - start)
+                qry.append(self._features(scaled[c:end], x_qry, True))
+                qry_dt.append((times[c:end] - times[c - 1]) / self.dt_scale_)
+                targets.append(scaled[c:end] - level)
         W = max(lengths)
-        F = inputs[0].shape[1]
-        d = targets[0].shape[1]
-        N = len(inputs)
-        X = np.zeros((N, W, F), dtype=np.float32)
-        DT = np.zeros((N, W), dtype=np.float32)
-        Y = np.full((N, W, d), np.nan, dtype=np.float32)
-        for i, (x, dt, y) in enumerate(zip(inputs, dts, targets)):
-            X[i, : len(x)], DT[i, : len(x)], Y[i, : len(x)] = x, dt, y
-        encoded = EncodedPanel(X, DT, np.asarray(lengths, dtype=np.int64))
-        return _PanelDataset(encoded, Y)
+        return _WindowDataset(
+            _pad(ctx, W),
+            _pad(ctx_dt, W),
+            np.asarray(lengths, dtype=np.int64),
+            _pad(qry, H),
+            _pad(qry_dt, H),
+            _pad(targets, H, fill=np.nan),
+        )
 
     # ------------------------------------------------------------- fit
     def _fit(self, y, X=None, fh=None):
@@ -462,11 +493,12 @@ class CfCForecaster(BaseForecaster):
     def _gaussian(self, fh, X):
         """Mean and scale forecasts, each an array (n_series, len(fh), d).
 
-        Future times are reached from each series' last observation by
-        advancing the state through them in time order. In-sample times are
-        one-step-ahead forecasts, each from the observations strictly before
-        it (a time at or before a series' first observation has no context
-        and is forecast at the level of that first observation).
+        Each future time is reached from the state after a series' last
+        observation in one closed-form step over the whole gap. In-sample
+        times are one-step-ahead forecasts, each from the observations
+        strictly before it (a time at or before a series' first observation
+        has no context and is forecast at the level of that first
+        observation).
         """
         fh_abs = fh.to_absolute_index(self.cutoff)
         query_times = self._times(fh_abs)
@@ -487,7 +519,7 @@ class CfCForecaster(BaseForecaster):
                 (i, int(ends[q]), np.array([q]))
                 for q in np.flatnonzero(ends < len(times))
             ]
-        inputs, dts, lengths, levels = [], [], [], []
+        ctx, ctx_dt, lengths, qry, qry_dt, levels = [], [], [], [], [], []
         for i, end, queries in jobs:
             key, times, scaled, series_exog = prepared[i]
             start = max(0, end - L)
@@ -498,10 +530,11 @@ class CfCForecaster(BaseForecaster):
                 else filled[np.argmax(np.isfinite(scaled).any(1))]
             )
             level = np.nan_to_num(level)
-            parts = []
-            if end:
-                x_ctx = None if series_exog is None else series_exog[start:end]
-                parts.append(self._features(scaled[start:end] - level, x_ctx, False))
+            x_ctx = None if series_exog is None else series_exog[start:end]
+            ctx.append(self._features(scaled[start:end] - level, x_ctx, False))
+            gaps = np.diff(times[start:end], prepend=times[max(0, start - 1)])
+            ctx_dt.append(gaps / self.dt_scale_)
+            lengths.append(end - start)
             q_exog = None
             if exog is not None:
                 q_exog = exog[key][order][queries]
@@ -510,35 +543,27 @@ class CfCForecaster(BaseForecaster):
                         f"X has missing values at forecast times of series "
                         f"{_name(key)}; future exogenous values must be known."
                     )
-            parts.append(self._features(np.zeros((len(queries), d)), q_exog, True))
-            step_times = np.concatenate([times[start:end], sorted_times[queries]])
-            gaps = np.diff(step_times, prepend=step_times[0])
-            if start > 0:
-                gaps[0] = times[start] - times[start - 1]
-            inputs.append(np.concatenate(parts))
-            dts.append(gaps / self.dt_scale_)
-            lengths.append(len(step_times))
+            qry.append(self._features(np.zeros((len(queries), d)), q_exog, True))
+            last = times[end - 1] if end else sorted_times[queries][0]
+            qry_dt.append((sorted_times[queries] - last) / self.dt_scale_)
             levels.append(level)
-        W = max(lengths)
-        x = np.zeros((len(inputs), W, inputs[0].shape[1]), dtype=np.float32)
-        dt = np.zeros((len(inputs), W), dtype=np.float32)
-        for n, (inp, gap) in enumerate(zip(inputs, dts)):
-            x[n, : len(inp)], dt[n, : len(inp)] = inp, gap
+        W, Q_max = max(1, max(lengths)), max(len(q) for _, _, q in jobs)
         module = self.net_.module_
         module.eval()
         device = self.net_.device
         with torch.no_grad():
             out = module(
-                torch.from_numpy(x).to(device),
-                torch.from_numpy(dt).to(device),
+                torch.from_numpy(_pad(ctx, W)).to(device),
+                torch.from_numpy(_pad(ctx_dt, W)).to(device),
                 torch.as_tensor(lengths).to(device),
+                torch.from_numpy(_pad(qry, Q_max)).to(device),
+                torch.from_numpy(_pad(qry_dt, Q_max)).to(device),
             ).cpu()
         Q = len(query_times)
         means = np.empty((len(prepared), Q, d))
         scales = np.empty((len(prepared), Q, d))
         for n, (i, _, queries) in enumerate(jobs):
-            rows = torch.arange(lengths[n] - len(queries), lengths[n])
-            step = out[n, rows]
+            step = out[n, : len(queries)]
             sd = self._y_stats[prepared[i][0]]
             means[i, order[queries]] = (step[:, :d].double().numpy() + levels[n]) * sd
             scales[i, order[queries]] = _scale(step[:, d:]).double().numpy() * sd

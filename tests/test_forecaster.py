@@ -49,6 +49,13 @@ class TestContinuousTime:
         assert np.all(np.diff(pred.to_numpy()) > 0)
         assert np.abs(pred.to_numpy() - truth).max() < 0.25 * (truth[-1] - y.iloc[-1])
 
+    def test_a_forecast_does_not_depend_on_the_other_requested_times(self):
+        y = _irregular_ramp(60).reset_index(drop=True)
+        f = CfCForecaster(**{**FAST, "max_epochs": 5}, random_state=0).fit(y)
+        alone = f.predict(fh=[6]).iloc[0]
+        np.testing.assert_allclose(f.predict(fh=[1, 2, 3, 4, 5, 6]).iloc[-1], alone)
+        np.testing.assert_allclose(f.predict(fh=[3, 6]).iloc[-1], alone)
+
     def test_integer_index_with_gaps(self):
         rng = np.random.default_rng(1)
         t = np.cumsum(rng.integers(1, 4, size=60))
