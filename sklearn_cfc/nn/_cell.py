@@ -86,23 +86,22 @@ def _check_config(
 class CfCCell(nn.Module):
     r"""One closed-form continuous-time update of a hidden state.
 
-    Given an observation :math:`x_t`, the previous state :math:`h_{t-1}` and
-    the time :math:`\Delta t` elapsed since the previous observation, a
-    backbone MLP reads :math:`z = \mathrm{MLP}([x_t, h_{t-1}])` and the cell
-    returns, depending on ``mode``:
+    Given an observation ``x_t``, the previous state ``h_{t-1}`` and the time
+    ``Δt`` elapsed since the previous observation, a backbone MLP reads
+    ``z = MLP([x_t, h_{t-1}])`` and the cell returns, depending on ``mode``:
 
     ``"default"`` (the paper's eq. 10, gated)
-        :math:`h_t = f_1 \odot (1 - \sigma_t) + \sigma_t \odot f_2`
+        ``h_t = f1 ⊙ (1 − σ_t) + σ_t ⊙ f2``
     ``"no_gate"``
-        :math:`h_t = f_1 + \sigma_t \odot f_2`
+        ``h_t = f1 + σ_t ⊙ f2``
     ``"pure"`` (the direct closed-form solution)
-        :math:`h_t = A - A \odot e^{-\Delta t\,(|w_\tau| + |f|)} \odot f`
+        ``h_t = A − A ⊙ exp(−Δt (|w_τ| + |f|)) ⊙ f``
 
-    with :math:`f_1 = \tanh(W_1 z + b_1)`, :math:`f_2 = \tanh(W_2 z + b_2)`,
-    the time gate :math:`\sigma_t = \mathrm{sigmoid}(a(z)\,\Delta t + b(z))`
-    (the official implementation's realisation of :math:`\sigma(-f\,\Delta t)`
-    with learnt heads ``time_a`` and ``time_b``), and in pure mode
-    :math:`f = W z + b` with learnt vectors :math:`A` and :math:`w_\tau`.
+    with ``f1 = tanh(W1 z + b1)``, ``f2 = tanh(W2 z + b2)``, the time gate
+    ``σ_t = sigmoid(a(z) Δt + b(z))`` (the official implementation's
+    realisation of ``σ(−f Δt)`` with learnt heads ``time_a`` and ``time_b``),
+    and in pure mode ``f = W z + b`` with learnt vectors ``A`` and ``w_τ``
+    (``⊙`` is the elementwise product).
 
     Parameters
     ----------
@@ -138,11 +137,11 @@ class CfCCell(nn.Module):
     -----
     Shapes:
 
-    - ``x``: :math:`(B, C)` or :math:`(C,)` for one unbatched observation.
-    - ``h``: :math:`(B, H)`, :math:`(H,)` or ``None`` for a zero state.
-    - ``dt``: ``None`` (means 1), a number, or a tensor of shape :math:`(B,)`
-      or :math:`(B, 1)` (:math:`()` unbatched).
-    - Output: the new state, :math:`(B, H)` or :math:`(H,)`.
+    - ``x``: (B, C) or (C,) for one unbatched observation.
+    - ``h``: (B, H), (H,) or ``None`` for a zero state.
+    - ``dt``: ``None`` (means 1), a number, or a tensor of shape (B,) or
+      (B, 1) (() unbatched).
+    - Output: the new state, (B, H) or (H,).
 
     Examples
     --------
