@@ -125,10 +125,12 @@ class CfCForecaster(BaseForecaster):
     One global closed-form continuous-time network (Hasani et al., 2022) is
     trained across all series of a panel or hierarchy. It reads the last
     ``context_length`` observations of a series, each with the time elapsed
-    since the previous one, and is then advanced to each requested future
-    timestamp by the actual gap to it, where a Gaussian head gives the mean
-    and spread of every variable. Forecast times need not lie on a regular
-    grid: with an irregular index, any absolute ``fh`` works.
+    since the previous one; from the state after the last observation, each
+    requested future timestamp is one closed-form step over the actual gap
+    to it, where a Gaussian head gives the mean and spread of every
+    variable. A forecast does not depend on which other times are requested.
+    Forecast times need not lie on a regular grid: with an irregular index,
+    any absolute ``fh`` works.
 
     Training uses every cutoff of every series: the observations before it
     are the context and the next ``horizon`` observations are the targets,
@@ -148,8 +150,8 @@ class CfCForecaster(BaseForecaster):
     horizon : int or None, default=None
         Number of future observations each training window predicts. None
         uses the number of steps of ``fh`` when it is passed to ``fit``, and
-        12 otherwise. Longer forecasts still work: the state is advanced
-        further, beyond what training covered.
+        12 otherwise. Longer forecasts still work (a longer step from the
+        last state), beyond the gaps training covered.
     units : int, default=64
         Size of the CfC state.
     mode : {"default", "no_gate", "pure"}, default="default"
