@@ -92,6 +92,17 @@ class TestPanels:
         assert not f._is_vectorized
         assert hasattr(f, "net_")
 
+    def test_hierarchy_is_one_global_model(self):
+        levels = [["a", "b"], ["x", "y"], range(15)]
+        index = pd.MultiIndex.from_product(levels, names=["l0", "l1", "t"])
+        rng = np.random.default_rng(0)
+        y = pd.DataFrame({"v": rng.normal(size=60).cumsum()}, index=index)
+        small = dict(FAST, max_epochs=2)
+        pred = CfCForecaster(**small, random_state=0).fit(y, fh=[1, 2]).predict()
+        assert pred.index.names == ["l0", "l1", "t"]
+        assert len(pred) == 4 * 2
+        assert np.isfinite(pred.to_numpy()).all()
+
     def test_exogenous_future_values_are_needed_and_used(self):
         rng = np.random.default_rng(0)
         n = 80
@@ -166,6 +177,11 @@ class TestBadInput:
         y = pd.Series([1.0, np.nan, np.nan])
         msg = "CfCForecaster needs at least 2 observed time points per series"
         with pytest.raises(ValueError, match=re.escape(msg)):
+            CfCForecaster(**FAST).fit(y, fh=[1])
+
+    def test_index_that_is_not_monotonic(self):
+        y = pd.Series(np.arange(20.0), index=[*range(10), *range(20, 10, -1)])
+        with pytest.raises(TypeError, match="must be sorted monotonically increasing"):
             CfCForecaster(**FAST).fit(y, fh=[1])
 
     def test_bad_parameter_is_named(self):
