@@ -127,7 +127,6 @@ TARGETS = {
 #   0.838, dropout + validation_fraction=0.2 0.818); the other folds were
 #   not looked at before the 5-fold run.
 PHYSIONET_PARAMS = {
-    "mixed_memory": False,  # what the recorded 5-fold run used
     "early_stopping": True,
     "backbone_dropout": 0.3,
     "learning_rate": 1e-3,

@@ -226,13 +226,18 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
         **module_params,
     )
     monitor = "valid_loss" if train_split is not None else "train_loss"
+    patience = est.n_iter_no_change
+    if train_split is None and est.lr_schedule == "cosine":
+        # a cosine schedule is planned to end at max_epochs: a plateau of the
+        # training loss on the way (common on small data) is not the end
+        patience = est.max_epochs + 1
     callbacks = [
         ("stop_on_divergence", _StopOnDivergence(est.learning_rate)),
         (
             "early_stopping",
             EarlyStopping(
                 monitor=monitor,
-                patience=est.n_iter_no_change,
+                patience=patience,
                 threshold=est.tol,
                 threshold_mode="abs",
                 load_best=True,  # a late loss spike must not be what remains
@@ -478,8 +483,9 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
                 del self.feature_names_in_
             self.device_ = _resolve_device(self.device)
             self._seed = check_random_state(self.random_state).randint(2**31 - 1)
-            self.net_ = self._build_net(n_outputs)
         encoded = self.encoder_.transform(panel)
+        if first:
+            self.net_ = self._build_net(encoded.inputs.shape[-1], n_outputs)
         dataset = _PanelDataset(encoded, targets, sample_weight.astype(np.float32))
         stratify = targets if self._stratify and self.early_stopping else None
 
@@ -490,7 +496,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         self._set_fitted_state(incremental, epochs_before)
         return self
 
-    def _build_net(self, n_outputs):
+    def _build_net(self, n_inputs, n_outputs):
         train_split = None
         if self.early_stopping:
             train_split = ValidSplit(
@@ -501,7 +507,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         return _make_net(
             self,
             module=_CfCNetwork,
-            module_params=dict(n_inputs=2 * self.n_features_in_, n_outputs=n_outputs),
+            module_params=dict(n_inputs=n_inputs, n_outputs=n_outputs),
             criterion=self._criterion,
             train_split=train_split,
         )

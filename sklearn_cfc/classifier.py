@@ -65,12 +65,15 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         Hold out ``validation_fraction`` of the training data (stratified),
         stop when its loss has not improved by ``tol`` for
         ``n_iter_no_change`` epochs, and restore the best weights. If False,
-        training stops when the training loss stalls in the same way, and the
-        weights of the epoch with the lowest training loss are kept.
+        the weights of the epoch with the lowest training loss are kept (and
+        with a non-cosine schedule, training stops when that loss stalls).
     validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
+        Epochs without improvement before stopping. Without
+        ``early_stopping`` the rule watches the training loss and applies
+        only to the "constant" and "plateau" schedules: a cosine schedule
+        runs to ``max_epochs`` as planned.
     tol : float, default=1e-4
         Smallest change of the monitored loss that counts as improvement.
     scale : bool, default=True

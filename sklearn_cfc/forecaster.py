@@ -183,7 +183,8 @@ class CfCForecaster(BaseForecaster):
         Learning-rate schedule.
     n_iter_no_change : int, default=20
         Stop when the training loss has not improved by ``tol`` for this many
-        epochs (the likelihood of minibatches is noisy: be patient).
+        epochs; only with the "constant" and "plateau" schedules (a cosine
+        schedule runs to ``max_epochs`` as planned).
     tol : float, default=1e-4
         Smallest improvement of the training loss that counts.
     update_epochs : int, default=5

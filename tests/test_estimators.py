@@ -144,9 +144,19 @@ class TestTraining:
         best = int(np.argmin(clf.validation_scores_))
         assert clf.n_iter_ == best + 1 + 3  # stopped patience epochs later
 
+    def test_a_cosine_schedule_runs_to_max_epochs(self):
+        X, y = _series()
+        clf = CfCClassifier(**{**FAST, "max_epochs": 12}, tol=0.5, n_iter_no_change=2)
+        assert clf.fit(X, y).n_iter_ == 12
+
     def test_stalled_training_loss_stops_without_early_stopping(self):
         X, y = _series()
-        clf = CfCClassifier(**{**FAST, "max_epochs": 500}, tol=0.5, n_iter_no_change=2)
+        clf = CfCClassifier(
+            **{**FAST, "max_epochs": 500},
+            tol=0.5,
+            n_iter_no_change=2,
+            lr_schedule="constant",
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
             clf.fit(X, y)

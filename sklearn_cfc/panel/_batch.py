@@ -113,7 +113,7 @@ def take_batch(data, indices):
     >>> panel = to_panel([np.arange(6.0), np.arange(2.0), np.arange(3.0)])
     >>> enc = PanelEncoder().fit_transform(panel)
     >>> take_batch(enc, [1, 2]).inputs.shape
-    (2, 3, 2)
+    (2, 3, 3)
     """
     if isinstance(data, (Panel, EncodedPanel)):
         return data.take(indices)

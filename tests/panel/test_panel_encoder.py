@@ -35,15 +35,16 @@ def test_transform_layout(panel):
     enc = PanelEncoder().fit(panel)
     out = enc.transform(panel)
     assert isinstance(out, EncodedPanel)
-    assert out.inputs.shape == (2, 3, 4) and out.inputs.dtype == np.float32
+    assert out.inputs.shape == (2, 3, 6) and out.inputs.dtype == np.float32
     assert out.dt.shape == (2, 3) and out.dt.dtype == np.float32
     sx = np.std([1, 3, 5])
     np.testing.assert_allclose(
         out.inputs[0],
         [
-            [-2 / sx, 0.0, 1, 0],  # y not observed yet: 0 (the mean)
-            [-2 / sx, -1.0, 0, 1],  # x carried forward
-            [0.0, -1.0, 1, 0],
+            # values, masks, then log1p(time since observed / dt_scale_)
+            [-2 / sx, 0.0, 1, 0, 0, -1],  # y not observed yet: 0 and -1
+            [-2 / sx, -1.0, 0, 1, np.log1p(2 / 1.5), 0],  # x carried forward
+            [0.0, -1.0, 1, 0, 0, np.log1p(1 / 1.5)],
         ],  # x = 3 is the mean; y carried forward
         rtol=1e-6,
     )
@@ -145,6 +146,6 @@ def test_inverse_scale(panel):
 def test_encoded_take_trims(panel):
     out = PanelEncoder().fit_transform(panel)
     sub = out.take([1])
-    assert sub.inputs.shape == (1, 1, 4) and sub.dt.shape == (1, 1)
+    assert sub.inputs.shape == (1, 1, 6) and sub.dt.shape == (1, 1)
     inputs, dt, lengths = out  # a NamedTuple unpacks
     assert inputs is out.inputs
