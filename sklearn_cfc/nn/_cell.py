@@ -291,15 +291,22 @@ def _cell_dt(dt, batch: int, like: Tensor) -> Tensor:
             f"CfCCell: expected dt of shape ({batch},) or ({batch}, 1), got "
             f"{tuple(dt.shape)}."
         )
-    _check_dt_values(dt, "dt")
-    return dt.reshape(batch, 1)
+    dt = dt.reshape(batch, 1)
+    _check_dt(dt, None, "CfCCell")
+    return dt
 
 
-def _check_dt_values(dt: Tensor, name: str) -> None:
-    if not bool(torch.isfinite(dt).all()):
-        raise ValueError(f"{name} must be finite; it contains NaN or infinite values.")
-    if bool((dt < 0).any()):
+def _check_dt(dt: Tensor, lengths: Tensor | None, who: str) -> None:
+    """Raise if ``dt`` (B, T) is NaN, infinite or negative at a real step."""
+    bad = ~torch.isfinite(dt) | (dt < 0)
+    if lengths is not None:
+        steps = torch.arange(dt.shape[1], device=dt.device)
+        bad &= steps[None, :] < lengths[:, None]
+    if bool(bad.any()):
+        b, t = (int(i) for i in torch.nonzero(bad)[0])
+        where = f"sequence {b} at step {t}" if dt.shape[1] > 1 else f"sequence {b}"
         raise ValueError(
-            f"{name} must be non-negative (elapsed time since the previous "
-            f"observation); its minimum is {float(dt.min())}."
+            f"{who}: dt must be finite and non-negative at every real step (the "
+            f"time since the previous observation); got {float(dt[b, t])} for "
+            f"{where}."
         )

@@ -7,7 +7,7 @@ import numbers
 import torch
 from torch import Tensor, nn
 
-from ._cell import CfCCell, _cell_dt
+from ._cell import CfCCell, _cell_dt, _check_dt
 from ._fused import cfc_sequence
 
 __all__ = ["CfC"]
@@ -364,7 +364,7 @@ class CfC(nn.Module):
             lengths = self._check_lengths(lengths, B, T, unbatched, x.device)
             if bool((lengths == T).all()):
                 lengths = None
-        _check_dt(dt, lengths)
+        _check_dt(dt, lengths, "CfC")
         state = self._check_state(state, B, x, unbatched)
         return x, dt, lengths, state, unbatched
 
@@ -439,20 +439,6 @@ class CfC(nn.Module):
                 f"CfC: expected {name} of shape {shape}, got {tuple(s.shape)}."
             )
         return s.to(dtype=x.dtype, device=x.device).reshape(B, self.units)
-
-
-def _check_dt(dt: Tensor, lengths: Tensor | None) -> None:
-    bad = ~torch.isfinite(dt) | (dt < 0)
-    if lengths is not None:
-        steps = torch.arange(dt.shape[1], device=dt.device)
-        bad &= steps[None, :] < lengths[:, None]
-    if bool(bad.any()):
-        b, t = (int(i) for i in torch.nonzero(bad)[0])
-        raise ValueError(
-            "CfC: dt must be finite and non-negative at every real step (the time "
-            f"since the previous observation); got {float(dt[b, t])} for "
-            f"sequence {b} at step {t}."
-        )
 
 
 def _describe(obj) -> str:

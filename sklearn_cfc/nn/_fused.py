@@ -321,7 +321,7 @@ def _forward(x, dt, h0, plan, masks, weights, store):
     if not store:
         arena.release()
         return out, h_last, None
-    saved = dict(HS=HS, x_tm=x_tm, dt_tm=dt_tm, lengths=lengths, P=P, A=A)
+    saved = dict(HS=HS, x_tm=x_tm, dt_tm=dt_tm, lengths=lengths, P=P, A=A, chain=ch)
     saved.update(HEADS=HEADS, EXP=EXP, arena=arena)
     return out, h_last, saved
 
@@ -398,7 +398,7 @@ class _CfCSequence(torch.autograd.Function):
         Te = len(steps)
         lengths = s["lengths"]
         padded = lengths is not None
-        ch = _Chain(ctx.plan, weights, C, masks is not None)
+        ch = s["chain"]  # the effective weights the forward pass used
         dt_tm, HEADS = s["dt_tm"], s["HEADS"]
         nh, M = ch.n_heads, ch.w1x.shape[0]
         zeroed = [(Te, B, nh * H)] + [(Te, B, M)] * L  # DHEADS, DP
