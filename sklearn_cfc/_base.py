@@ -523,8 +523,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
             self.validation_scores_ = [
                 float(row["valid_loss"]) for row in done if "valid_loss" in row
             ]
-            best = int(np.argmin(self.validation_scores_))
-            self.best_loss_ = self.validation_scores_[best]
+            self.best_loss_ = min(self.validation_scores_)
         else:
             self.best_loss_ = float(np.min(self.loss_curve_))
         run = len(done) - epochs_before

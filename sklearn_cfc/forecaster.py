@@ -110,7 +110,7 @@ def _scale(raw):
 
 
 class _Series:
-    """One series of the panel: float times, scaled values and features."""
+    """One series of the panel: its key, time index, values and exogenous data."""
 
     def __init__(self, key, index, values, exog):
         self.key = key
@@ -346,8 +346,7 @@ class CfCForecaster(BaseForecaster):
         for key, frame in groups:
             exog = None
             if X is not None:
-                x_frame = X if key is None else X.loc[key if len(key) > 1 else key[0]]
-                exog = x_frame.reindex(frame.index).to_numpy(dtype=np.float64)
+                exog = _at(_rows_of(X, key), frame.index)
             values = frame.to_numpy(dtype=np.float64)
             series.append(_Series(key, frame.index, values, exog))
         return series
@@ -510,7 +509,8 @@ class CfCForecaster(BaseForecaster):
             raise ValueError("fh contains duplicate time points.")
         sorted_times = query_times[order]
         prepared = self._prepare(self._split(self._y, self._X), first=False)
-        exog = self._exog_at(X, fh_abs) if self._n_exog else None
+        keys = [p[0] for p in prepared]
+        exog = self._exog_at(X, fh_abs, keys) if self._n_exog else None
         L, d = self.context_length, len(self._columns)
         jobs = []  # (series position, context end, query positions in sorted fh)
         for i, (key, times, scaled, _) in enumerate(prepared):
@@ -570,40 +570,29 @@ class CfCForecaster(BaseForecaster):
             sd = self._y_stats[prepared[i][0]]
             means[i, order[queries]] = (step[:, :d].double().numpy() + levels[n]) * sd
             scales[i, order[queries]] = _scale(step[:, d:]).double().numpy() * sd
-        return means, scales, [p[0] for p in prepared], fh_abs
+        return means, scales, keys, fh_abs
 
-    def _exog_at(self, X, fh_abs):
-        """Exogenous values at the forecast times, per series (sorted as fh).
+    def _exog_at(self, X, fh_abs, keys):
+        """Exogenous values at the forecast times, per series key.
 
         Values passed to ``predict`` take precedence over those seen in
         ``fit`` and ``update`` (which cover in-sample times).
         """
-        if X is None and self._X is None:
-            raise ValueError(
-                f"{type(self).__name__} was fitted with exogenous X, so "
-                "predict needs X at the forecast times too (known future "
-                "values); pass X covering fh."
-            )
         known = [frame for frame in (X, self._X) if frame is not None]
         out = {}
-        for s in self._split(self._y, None):
-            values = []
+        for key in keys:
+            merged = np.full((len(fh_abs), self._n_exog), np.nan)
             for frame in known:
-                if s.key is None:
-                    part = frame
-                else:
-                    part = frame.loc[s.key if len(s.key) > 1 else s.key[0]]
-                values.append(_at(part, fh_abs))
-            merged = values[0]
-            for more in values[1:]:
-                merged = np.where(np.isnan(merged), more, merged)
+                merged = np.where(
+                    np.isnan(merged), _at(_rows_of(frame, key), fh_abs), merged
+                )
             if X is None and np.isnan(merged).any():
                 raise ValueError(
                     f"{type(self).__name__} was fitted with exogenous X, so "
                     "predict needs X at the forecast times too (known future "
                     "values); pass X covering fh."
                 )
-            out[s.key] = merged
+            out[key] = merged
         return out
 
     def _frame(self, keys, fh_abs, data, columns):
@@ -676,6 +665,13 @@ def _ffill(a):
     filled = a[idx, np.arange(a.shape[1])]
     filled[~np.isfinite(a) & (np.cumsum(np.isfinite(a), axis=0) == 0)] = np.nan
     return filled
+
+
+def _rows_of(frame, key):
+    """The rows of one series (``key`` from :meth:`CfCForecaster._split`)."""
+    if key is None:
+        return frame
+    return frame.loc[key if len(key) > 1 else key[0]]
 
 
 def _at(frame, index):
