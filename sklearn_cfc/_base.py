@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import warnings
 from abc import ABCMeta, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -52,6 +53,9 @@ _OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 _PREDICT_BATCH = 512  # sequences per forward pass at prediction time
+# instances of an in-memory X converted and encoded at once at prediction
+# time: bounds the memory prediction adds to what X itself holds
+_PREDICT_CHUNK = 8192
 
 
 # --------------------------------------------------------------- the network
@@ -545,14 +549,61 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------ prediction
     def _forward(self, X):
-        """Network outputs for every instance of ``X``, in order (float64)."""
+        """Network outputs for every instance of ``X``, in order (float64).
+
+        ``X`` is any accepted panel, or an iterator of such panels (batches).
+        Large in-memory arrays and lists are cut into chunks of
+        ``_PREDICT_CHUNK`` instances, so what prediction allocates on top of
+        ``X`` is bounded by the chunk, not by the number of instances.
+        """
         check_is_fitted(self, "net_")
+        outputs = [self._forward_panel(panel) for panel in self._panels(X)]
+        if not outputs:
+            raise ValueError(
+                "X is an empty iterator: pass at least one batch of series to predict."
+            )
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+
+    def _panels(self, X):
+        """Yield ``X`` as validated panels, chunk by chunk.
+
+        Errors raised inside a chunk say which part of ``X`` they come from,
+        since their instance numbers count from the chunk's start.
+        """
+        if isinstance(X, Iterator):  # a generator of batches: stream it
+            chunks = ((f"batch {k} of X", batch) for k, batch in enumerate(X))
+        else:
+            if hasattr(X, "__array__") and not isinstance(X, (pd.DataFrame, pd.Series)):
+                X = np.asarray(X)  # tensors, xarray, ...: slice as numpy
+            sliceable = isinstance(X, (list, tuple)) or (
+                isinstance(X, np.ndarray) and X.ndim >= 2
+            )
+            if not sliceable or len(X) <= _PREDICT_CHUNK:
+                yield self._checked_panel(X)
+                return
+            step = _PREDICT_CHUNK
+            chunks = (
+                (f"X[{i}:{i + step}]", X[i : i + step]) for i in range(0, len(X), step)
+            )
+        for where, chunk in chunks:
+            try:
+                panel = self._checked_panel(chunk)
+            except (TypeError, ValueError) as exc:
+                if type(exc) not in (TypeError, ValueError):
+                    raise
+                raise type(exc)(f"{where}: {exc}") from exc
+            yield panel
+
+    def _checked_panel(self, X):
         panel = self._to_panel(X)
         self._check_features(panel)
+        return panel
+
+    def _forward_panel(self, panel):
         net = self.net_
         module = net.module_
         module.eval()
-        out = None
+        out = np.empty((len(panel), 0), dtype=np.float64)
         with torch.no_grad():
             for idx in bucket_batches(panel.lengths, _PREDICT_BATCH):
                 batch = self.encoder_.transform(panel.take(idx))
@@ -562,7 +613,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
                     torch.from_numpy(batch.lengths).to(net.device),
                 )
                 y = y.cpu().numpy()
-                if out is None:
+                if out.shape[1] != y.shape[1]:
                     out = np.empty((len(panel), y.shape[1]), dtype=np.float64)
                 out[idx] = y
         return out

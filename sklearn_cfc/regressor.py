@@ -285,8 +285,10 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
 
         Parameters
         ----------
-        X : array-like, list of DataFrames or DataFrame
-            The series (see :meth:`fit`).
+        X : array-like, list of DataFrames, DataFrame or iterator of these
+            The series (see :meth:`fit`), or an iterator (e.g. a generator)
+            yielding batches of them, to predict on more series than fit
+            in memory; outputs follow the order of the batches.
 
         Returns
         -------

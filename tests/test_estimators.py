@@ -298,6 +298,66 @@ class TestPersistence:
 
 
 # -------------------------------------------------------------- workflows
+class TestStreamingPrediction:
+    """Prediction over iterators of batches and over chunked in-memory input."""
+
+    def test_an_iterator_of_batches_gives_the_same_outputs(self, fitted):
+        clf, X, _ = fitted
+        frames = [pd.DataFrame(x.T[~np.isnan(x[0])]) for x in X[40:]]
+        batches = iter([X[:25], X[25:40], frames])  # formats may differ by batch
+        np.testing.assert_allclose(
+            clf.predict_proba(batches), clf.predict_proba(X), rtol=1e-6, atol=1e-6
+        )
+
+        def generate():
+            for start in range(0, len(X), 7):
+                yield X[start : start + 7]
+
+        np.testing.assert_array_equal(clf.predict(generate()), clf.predict(X))
+
+    def test_regressor_streams_too(self):
+        X, _ = _series()
+        y = np.nanmean(X[:, 0], axis=1)
+        reg = CfCRegressor(**FAST, random_state=0).fit(X, y)
+        streamed = reg.predict(X[i : i + 16] for i in range(0, len(X), 16))
+        np.testing.assert_allclose(streamed, reg.predict(X), rtol=1e-6, atol=1e-6)
+
+    def test_large_inputs_are_converted_chunk_by_chunk(self, fitted, monkeypatch):
+        from sklearn_cfc import _base
+
+        clf, X, _ = fitted
+        whole = clf.predict_proba(X)
+        frames = [pd.DataFrame(x.T[~np.isnan(x[0])]) for x in X]
+        whole_frames = clf.predict_proba(frames)
+        seen = []
+        to_panel = clf._to_panel
+        monkeypatch.setattr(_base, "_PREDICT_CHUNK", 7)
+        monkeypatch.setattr(
+            clf, "_to_panel", lambda X: seen.append(len(X)) or to_panel(X)
+        )
+        np.testing.assert_allclose(clf.predict_proba(X), whole, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            clf.predict_proba(frames), whole_frames, rtol=1e-6, atol=1e-6
+        )
+        assert seen == 2 * ([7] * 8 + [4])
+
+    def test_errors_name_the_batch_or_chunk(self, fitted, monkeypatch):
+        from sklearn_cfc import _base
+
+        clf, X, _ = fitted
+        wrong = np.ones((3, 3, 12))
+        with pytest.raises(ValueError, match=re.escape("batch 1 of X: X has 3 chan")):
+            clf.predict(iter([X[:5], wrong]))
+        with pytest.raises(ValueError, match="empty iterator"):
+            clf.predict(iter([]))
+        monkeypatch.setattr(_base, "_PREDICT_CHUNK", 7)
+        bad = X.copy()
+        bad[9] = np.nan  # instance 9 is instance 2 of the second chunk
+        with pytest.raises(ValueError, match=re.escape("X[7:14]: ")) as info:
+            clf.predict(bad)
+        assert "instance 2" in str(info.value)
+
+
 class TestWorkflows:
     def test_pipeline_with_a_function_transformer(self):
         X, y = _series()
