@@ -28,7 +28,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import (
@@ -142,8 +142,10 @@ class _BucketSampler(torch.utils.data.Sampler):
 class _BucketLoader(torch.utils.data.DataLoader):
     """The data loader skorch builds for training and validation batches."""
 
+    _sampler = _BucketSampler
+
     def __init__(self, dataset, batch_size, shuffle=False, seed=None, **kwargs):
-        sampler = _BucketSampler(_dataset_lengths(dataset), batch_size, shuffle, seed)
+        sampler = self._sampler(_dataset_lengths(dataset), batch_size, shuffle, seed)
         super().__init__(dataset, batch_sampler=sampler, collate_fn=_as_is, **kwargs)
 
 
@@ -217,8 +219,14 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
     settings are read from it, together with its fitted ``device_`` and
     ``_seed``. With a ``train_split`` the stopping rule watches the
     validation loss and restores the best weights; without one it stops when
-    the training loss stalls.
+    the training loss stalls. With an ``accelerator`` (classifier and
+    regressor) the net trains data-parallel through skorch's AccelerateMixin
+    and only the main process prints.
     """
+    accelerator = getattr(est, "accelerator", None)
+    verbose = est.verbose
+    if accelerator is not None and not accelerator.is_main_process:
+        verbose = 0
     network = dict(
         units=est.units,
         mode=est.mode,
@@ -235,8 +243,15 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
         # a cosine schedule is planned to end at max_epochs: a plateau of the
         # training loss on the way (common on small data) is not the end
         patience = est.max_epochs + 1
+    stop_on_divergence = _StopOnDivergence
+    clip = GradientNormClipping
+    if accelerator is not None:
+        from . import _accelerate as acc
+
+        stop_on_divergence = acc._StopOnDivergenceEverywhere
+        clip = acc._ClipGradNormEverywhere
     callbacks = [
-        ("stop_on_divergence", _StopOnDivergence(est.learning_rate)),
+        ("stop_on_divergence", stop_on_divergence(est.learning_rate)),
         (
             "early_stopping",
             EarlyStopping(
@@ -245,12 +260,14 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
                 threshold=est.tol,
                 threshold_mode="abs",
                 load_best=True,  # a late loss spike must not be what remains
-                sink=print if est.verbose else _silent,
+                sink=print if verbose else _silent,
             ),
         ),
     ]
+    if accelerator is not None:  # first: the others decide on its numbers
+        callbacks.insert(0, ("average_losses", acc._AverageLossesOverProcesses()))
     if est.gradient_clip is not None:
-        callbacks.append(("gradient_clip", GradientNormClipping(est.gradient_clip)))
+        callbacks.append(("gradient_clip", clip(est.gradient_clip)))
     if est.lr_schedule == "cosine":
         scheduler = LRScheduler(
             torch.optim.lr_scheduler.CosineAnnealingLR, T_max=est.max_epochs
@@ -263,12 +280,22 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
             patience=max(1, est.n_iter_no_change // 2),
         )
         callbacks.append(("lr_schedule", scheduler))
-    if est.verbose and est.verbose > 1:
+    if verbose and verbose > 1:
         callbacks.append(("progress_bar", ProgressBar()))
     optimizer_params = {"optimizer__weight_decay": est.weight_decay}
     if est.optimizer == "sgd":
         optimizer_params["optimizer__momentum"] = 0.9
-    return _WeightedNet(
+    net_class, loader, device, extra = _WeightedNet, _BucketLoader, est.device_, {}
+    if accelerator is not None:
+        net_class, loader = acc._AcceleratedNet, acc._ShardableBucketLoader
+        if accelerator.device_placement:
+            device = None  # the mixin's rule: accelerate places module and batches
+        extra = dict(
+            accelerator=accelerator,
+            unwrap_after_train=False,  # _AcceleratedNet unwraps after callbacks
+            callbacks__print_log__sink=print,  # picklable, unlike accelerator.print
+        )
+    return net_class(
         module=module,
         **{f"module__{k}": v for k, v in network.items()},
         criterion=criterion,
@@ -278,15 +305,16 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
         **optimizer_params,
         max_epochs=est.max_epochs,
         batch_size=est.batch_size,
-        iterator_train=_BucketLoader,
+        iterator_train=loader,
         iterator_train__shuffle=True,
         iterator_train__seed=est._seed,
-        iterator_valid=_BucketLoader,
+        iterator_valid=loader,
         train_split=train_split,
         callbacks=callbacks,
         warm_start=True,
-        verbose=int(bool(est.verbose)),
-        device=est.device_,
+        verbose=int(bool(verbose)),
+        device=device,
+        **extra,
     )
 
 
@@ -297,7 +325,8 @@ def _train_net(est, dataset, y, *, first, epochs=None):
     ``max_epochs``. The global random state is left untouched. If the loss
     diverges on a first fit, ``net_`` is removed so the estimator is unfitted.
     """
-    where = torch.device(est.net_.device)  # after unpickling: maybe the CPU
+    # after unpickling: maybe the CPU; None while an accelerator places it
+    where = torch.device(est.net_.device or est.device_)
     devices = [where.index or 0] if where.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(est._seed + (0 if first else len(est.net_.history)))
@@ -342,6 +371,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         "time_unit": "no_validation",  # checked by to_panel
         "dt_scale": [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
+        "accelerator": [HasMethods(["prepare", "unwrap_model", "reduce"]), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -374,6 +404,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         time_unit,
         dt_scale,
         device,
+        accelerator,
         random_state,
         verbose,
         warm_start,
@@ -401,6 +432,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         self.time_unit = time_unit
         self.dt_scale = dt_scale
         self.device = device
+        self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -445,6 +477,17 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         """Fit for ``max_epochs`` (or one epoch if ``incremental``)."""
         first = not hasattr(self, "net_") or not (self.warm_start or incremental)
+        # a net trained by an accelerator has one (until pickled)
+        accelerated = hasattr(self, "net_") and hasattr(self.net_, "accelerator")
+        if not first and accelerated != (self.accelerator is not None):
+            how = "with" if accelerated else "without"
+            raise ValueError(
+                f"The fitted network was trained {how} an accelerator, but "
+                f"accelerator={self.accelerator!r} now; warm_start and "
+                "partial_fit continue training the way it began. Restore the "
+                "accelerator setting, or train anew (warm_start=False, or a "
+                "clone for partial_fit)."
+            )
         if self.early_stopping and incremental:
             raise ValueError(
                 "partial_fit does not support early_stopping=True: each call "
@@ -485,12 +528,22 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
                 self.feature_names_in_ = names
             elif hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
-            self.device_ = _resolve_device(self.device)
+            if self.accelerator is None:
+                self.device_ = _resolve_device(self.device)
+            else:
+                from ._accelerate import _accelerated_device, _check_accelerator
+
+                _check_accelerator(self.accelerator)
+                self.device_ = _accelerated_device(self.accelerator, self.device)
             self._seed = check_random_state(self.random_state).randint(2**31 - 1)
         encoded = self.encoder_.transform(panel)
+        dataset = _PanelDataset(encoded, targets, sample_weight.astype(np.float32))
+        if self.accelerator is not None:  # same seed: same splits and batches
+            from ._accelerate import _agree_across_processes
+
+            self._seed = _agree_across_processes(self.accelerator, self._seed, dataset)
         if first:
             self.net_ = self._build_net(encoded.inputs.shape[-1], n_outputs)
-        dataset = _PanelDataset(encoded, targets, sample_weight.astype(np.float32))
         stratify = targets if self._stratify and self.early_stopping else None
 
         epochs_before = len(self.net_.history) if not first else 0
@@ -642,6 +695,14 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         ax.set(xlabel="epoch", ylabel="loss", title=type(self).__name__)
         ax.legend()
         return ax
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if getattr(self, "accelerator", None) is not None:
+            # an accelerator belongs to its process and process group: a
+            # pickled copy trains in one process (its net_ pickles plain)
+            state = {**state, "accelerator": None}
+        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

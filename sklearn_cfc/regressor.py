@@ -85,6 +85,13 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         median gap between observations in ``fit``.
     device : str or torch.device, default="auto"
         Where to train: "auto" picks CUDA, then MPS, then the CPU.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train data-parallel over the processes of an ``accelerate launch``
+        run (PyTorch DDP) through skorch's Accelerate integration: each
+        process passes the same data to ``fit``, takes its share of every
+        epoch's batches, and all end with the same weights. The accelerator
+        places the model (leave ``device="auto"``) and may add mixed
+        precision. Each process can predict afterwards. See Notes.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, data order and dropout; the same seed
         gives the same predictions on a CPU with the same number of torch
@@ -121,12 +128,42 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
     n_iter_ : int
         Number of epochs run.
     device_ : str
-        The device used for training.
+        The device used for training (with an ``accelerator``: this
+        process's).
 
     See Also
     --------
     CfCClassifier : The same network for classification.
     sklearn_cfc.nn.CfC : The PyTorch network.
+
+    Notes
+    -----
+    **Data-parallel training.** With ``accelerator`` set, write the script
+    as for one process and start it once per process::
+
+        # train.py
+        from accelerate import Accelerator
+        est = CfCRegressor(..., accelerator=Accelerator(), random_state=0)
+        est.fit(X_train, y_train)  # every process: the same, whole data
+        if est.accelerator.is_main_process:
+            joblib.dump(est, "model.joblib")
+
+        accelerate launch --multi_gpu --num_processes 2 train.py  # 2 GPUs
+        # 4 CPU processes (gloo); --cpu alone would start one, unless under MPI
+        ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 4 train.py
+
+    Each epoch's batches are dealt out to the processes, so a step trains on
+    ``batch_size`` series per process (``num_processes * batch_size`` in
+    all): halve ``batch_size`` on two processes to keep single-process
+    training dynamics. Gradients are averaged across processes after each
+    backward pass; the epoch losses in ``history_`` are averaged over all
+    processes, so early stopping and the learning-rate schedule decide alike
+    everywhere. If the number of batches is not a multiple of the number of
+    processes, the last round repeats batches from the start of the epoch.
+    An accelerator belongs to its process: pickling (and ``copy.deepcopy``)
+    leaves ``accelerator=None`` in the copy, whose ``net_`` is a plain
+    single-process skorch net, so a model saved by a distributed run loads
+    and predicts without accelerate or ``torch.distributed``.
 
     Examples
     --------
@@ -174,6 +211,7 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         time_unit="s",
         dt_scale="median",
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -203,6 +241,7 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
             time_unit=time_unit,
             dt_scale=dt_scale,
             device=device,
+            accelerator=accelerator,
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
