@@ -186,6 +186,47 @@ def _forecasting():
     return "".join(parts)
 
 
+def _memory():
+    data = json.loads((RESULTS / "memory.json").read_text())
+    rows = [
+        [
+            r["mode"],
+            f"{r['n_series']:,}",
+            f"{r['seconds']:.1f}",
+            f"{r['us_per_series']:.0f}",
+            f"{r['input_mib']:.0f}",
+            f"{r['added_peak_mib']:.0f}",
+            f"{r['process_peak_mib']:.0f}",
+        ]
+        for r in data["rows"]
+    ]
+    header = [
+        "input",
+        "series",
+        "predict_proba (s)",
+        "µs per series",
+        "input (MiB)",
+        "added peak (MiB)",
+        "process peak (MiB)",
+    ]
+    return _table(header, rows)
+
+
+def _distributed_search():
+    data = json.loads((RESULTS / "distributed_search.json").read_text())
+    rows = [
+        [
+            name,
+            f"{run['median_s']:.1f}",
+            f"{run['speed_up']:.2f}",
+            f"{run['speed_up_without_refit']:.2f}",
+        ]
+        for name, run in data["results"].items()
+    ]
+    header = ["run", "median (s)", "speed-up", "speed-up without the refit"]
+    return _table(header, rows)
+
+
 def _write_benchmark_tables():
     GENERATED.mkdir(exist_ok=True)
     makers = [
@@ -194,6 +235,8 @@ def _write_benchmark_tables():
         ("panel", _panel),
         ("accuracy", _accuracy),
         ("forecasting", _forecasting),
+        ("memory", _memory),
+        ("distributed_search", _distributed_search),
     ]
     for name, make in makers:
         try:
