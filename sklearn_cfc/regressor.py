@@ -138,32 +138,13 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
 
     Notes
     -----
-    **Data-parallel training.** With ``accelerator`` set, write the script
-    as for one process and start it once per process::
-
-        # train.py
-        from accelerate import Accelerator
-        est = CfCRegressor(..., accelerator=Accelerator(), random_state=0)
-        est.fit(X_train, y_train)  # every process: the same, whole data
-        if est.accelerator.is_main_process:
-            joblib.dump(est, "model.joblib")
-
-        accelerate launch --multi_gpu --num_processes 2 train.py  # 2 GPUs
-        # 4 CPU processes (gloo); --cpu alone would start one, unless under MPI
-        ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 4 train.py
-
-    Each epoch's batches are dealt out to the processes, so a step trains on
-    ``batch_size`` series per process (``num_processes * batch_size`` in
-    all): halve ``batch_size`` on two processes to keep single-process
-    training dynamics. Gradients are averaged across processes after each
-    backward pass; the epoch losses in ``history_`` are averaged over all
-    processes, so early stopping and the learning-rate schedule decide alike
-    everywhere. If the number of batches is not a multiple of the number of
-    processes, the last round repeats batches from the start of the epoch.
-    An accelerator belongs to its process: pickling (and ``copy.deepcopy``)
-    leaves ``accelerator=None`` in the copy, whose ``net_`` is a plain
-    single-process skorch net, so a model saved by a distributed run loads
-    and predicts without accelerate or ``torch.distributed``.
+    **Data-parallel training.** With ``accelerator=Accelerator()``, run the
+    same script in every process with ``accelerate launch`` (each process
+    passes the whole training set to ``fit``). A step then trains on
+    ``num_processes * batch_size`` series; epoch losses are averaged over the
+    processes, so all of them stop alike. Pickling leaves
+    ``accelerator=None``: a model saved by a distributed run predicts in a
+    plain process. Recipes: :ref:`scaling`.
 
     Examples
     --------
