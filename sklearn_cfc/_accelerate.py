@@ -314,3 +314,27 @@ def _agree_across_processes(accelerator, seed, dataset):
             "or weights."
         )
     return int(every[0, 4])
+
+
+def accelerated_parts(accelerator, device):
+    """What ``_make_net`` builds a net from when ``accelerator`` trains it.
+
+    The same keys as its plain parts: the net class and loader that
+    accelerate can wrap and shard, stopping and clipping that decide on
+    numbers shared by all processes, the loss averaging that must run before
+    every callback deciding on the losses, and the net's own parameters.
+    """
+    net_params = dict(
+        device=None if accelerator.device_placement else device,  # mixin's rule
+        accelerator=accelerator,
+        unwrap_after_train=False,  # _AcceleratedNet unwraps after callbacks
+        callbacks__print_log__sink=print,  # picklable, unlike accelerator.print
+    )
+    return dict(
+        net_class=_AcceleratedNet,
+        loader=_ShardableBucketLoader,
+        stop_on_divergence=_StopOnDivergenceEverywhere,
+        clip=_ClipGradNormEverywhere,
+        first_callbacks=[("average_losses", _AverageLossesOverProcesses())],
+        net_params=net_params,
+    )

@@ -223,10 +223,22 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
     regressor) the net trains data-parallel through skorch's AccelerateMixin
     and only the main process prints.
     """
-    accelerator = getattr(est, "accelerator", None)
     verbose = est.verbose
-    if accelerator is not None and not accelerator.is_main_process:
-        verbose = 0
+    # the pieces a net is made of; an accelerator swaps some of them
+    parts = dict(
+        net_class=_WeightedNet,
+        loader=_BucketLoader,
+        stop_on_divergence=_StopOnDivergence,
+        clip=GradientNormClipping,
+        first_callbacks=[],
+        net_params=dict(device=est.device_),
+    )
+    accelerator = getattr(est, "accelerator", None)
+    if accelerator is not None:
+        from ._accelerate import accelerated_parts
+
+        parts = accelerated_parts(accelerator, est.device_)
+        verbose = verbose if accelerator.is_main_process else 0
     network = dict(
         units=est.units,
         mode=est.mode,
@@ -243,15 +255,9 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
         # a cosine schedule is planned to end at max_epochs: a plateau of the
         # training loss on the way (common on small data) is not the end
         patience = est.max_epochs + 1
-    stop_on_divergence = _StopOnDivergence
-    clip = GradientNormClipping
-    if accelerator is not None:
-        from . import _accelerate as acc
-
-        stop_on_divergence = acc._StopOnDivergenceEverywhere
-        clip = acc._ClipGradNormEverywhere
     callbacks = [
-        ("stop_on_divergence", stop_on_divergence(est.learning_rate)),
+        *parts["first_callbacks"],
+        ("stop_on_divergence", parts["stop_on_divergence"](est.learning_rate)),
         (
             "early_stopping",
             EarlyStopping(
@@ -264,10 +270,8 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
             ),
         ),
     ]
-    if accelerator is not None:  # first: the others decide on its numbers
-        callbacks.insert(0, ("average_losses", acc._AverageLossesOverProcesses()))
     if est.gradient_clip is not None:
-        callbacks.append(("gradient_clip", clip(est.gradient_clip)))
+        callbacks.append(("gradient_clip", parts["clip"](est.gradient_clip)))
     if est.lr_schedule == "cosine":
         scheduler = LRScheduler(
             torch.optim.lr_scheduler.CosineAnnealingLR, T_max=est.max_epochs
@@ -285,17 +289,7 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
     optimizer_params = {"optimizer__weight_decay": est.weight_decay}
     if est.optimizer == "sgd":
         optimizer_params["optimizer__momentum"] = 0.9
-    net_class, loader, device, extra = _WeightedNet, _BucketLoader, est.device_, {}
-    if accelerator is not None:
-        net_class, loader = acc._AcceleratedNet, acc._ShardableBucketLoader
-        if accelerator.device_placement:
-            device = None  # the mixin's rule: accelerate places module and batches
-        extra = dict(
-            accelerator=accelerator,
-            unwrap_after_train=False,  # _AcceleratedNet unwraps after callbacks
-            callbacks__print_log__sink=print,  # picklable, unlike accelerator.print
-        )
-    return net_class(
+    return parts["net_class"](
         module=module,
         **{f"module__{k}": v for k, v in network.items()},
         criterion=criterion,
@@ -305,16 +299,15 @@ def _make_net(est, *, module, module_params, criterion, train_split=None):
         **optimizer_params,
         max_epochs=est.max_epochs,
         batch_size=est.batch_size,
-        iterator_train=loader,
+        iterator_train=parts["loader"],
         iterator_train__shuffle=True,
         iterator_train__seed=est._seed,
-        iterator_valid=loader,
+        iterator_valid=parts["loader"],
         train_split=train_split,
         callbacks=callbacks,
         warm_start=True,
         verbose=int(bool(verbose)),
-        device=device,
-        **extra,
+        **parts["net_params"],
     )
 
 
