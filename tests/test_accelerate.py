@@ -134,7 +134,7 @@ def fitted():
     accelerator = Accelerator(cpu=True)
     X, y = _series(120, 0)
     params = dict(**FAST, batch_size=16, random_state=0)
-    plain = CfCClassifier(**params).fit(X, y)
+    plain = CfCClassifier(**params, device="cpu").fit(X, y)  # also on a GPU host
     accelerated = CfCClassifier(**params, accelerator=accelerator).fit(X, y)
     return plain, accelerated, accelerator, X, y
 
@@ -372,6 +372,8 @@ def test_two_processes_train_like_one(tmp_path):
         **os.environ,
         "OMP_NUM_THREADS": "1",
         "ACCELERATE_USE_CPU": "true",  # gloo, even where there are GPUs
+        # and no process touches a GPU, of which there may be fewer than two
+        "CUDA_VISIBLE_DEVICES": "",
         "HF_HOME": str(tmp_path / "hf"),  # no accelerate config of the user's
         "PYTHONPATH": os.pathsep.join(
             [
@@ -398,7 +400,10 @@ def test_two_processes_train_like_one(tmp_path):
     run = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path
     )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # the failing rank's traceback comes first, the launcher's report last
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[:4000] + (
+        "\n[...]\n" + run.stderr[-2000:] if len(run.stderr) > 6000 else ""
+    )
     result = json.loads((tmp_path / "result.json").read_text())
     first, second = result["records"]
     assert result["world"] == 2 and [first["rank"], second["rank"]] == [0, 1]
