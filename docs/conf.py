@@ -70,15 +70,17 @@ def _table(header, rows):
     return "\n".join(lines) + "\n"
 
 
-def _speed():
-    data = json.loads((RESULTS / "speed.json").read_text())
+def _speed(file="speed.json"):
+    data = json.loads((RESULTS / file).read_text())
+    gpu = data["machine"].get("gpu")
     parts = []
     for setting in data["settings"]:
         s = setting["setting"]
         title = (
             f"{s['name']}: batch {s['batch']}, {s['steps']} steps, "
             f"{s['channels']} channels, {s['units']} units, backbone "
-            f"{s['backbone']}, {s['threads']} thread(s)"
+            f"{s['backbone']}, "
+            + (f"on an {gpu}" if gpu else f"{s['threads']} thread(s)")
         )
         rows = []
         ours = setting["models"]["cfc"]["train_ms"]["median"]
@@ -97,7 +99,9 @@ def _speed():
             _table(["model", "train step (ms)", "inference (ms)", "x ours"], rows)
         )
         targets = [
-            [t["target"], f"{t['value']:.2f}", t["status"]] for t in setting["targets"]
+            [t["target"], f"{t['value']:.2f}", t["status"]]
+            for t in setting["targets"]
+            if t["value"] is not None  # a model left out of the run
         ]
         parts.append("\n" + _table(["target", "measured", ""], targets) + "\n")
     return "\n".join(parts)
@@ -231,6 +235,7 @@ def _write_benchmark_tables():
     GENERATED.mkdir(exist_ok=True)
     makers = [
         ("speed", _speed),
+        ("speed_cuda", lambda: _speed("speed_cuda.json")),
         ("overhead", _overhead),
         ("panel", _panel),
         ("accuracy", _accuracy),
@@ -242,7 +247,8 @@ def _write_benchmark_tables():
         try:
             text = make()
         except FileNotFoundError:
-            text = f"*No results yet: run* ``python benchmarks/{name}.py``.\n"
+            script = name.removesuffix("_cuda")
+            text = f"*No results yet: run* ``python benchmarks/{script}.py``.\n"
         (GENERATED / f"{name}.rst").write_text(text)
 
 
