@@ -401,8 +401,10 @@ def test_two_processes_train_like_one(tmp_path):
         command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path
     )
     # the failing rank's traceback comes first, the launcher's report last
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[:4000] + (
-        "\n[...]\n" + run.stderr[-2000:] if len(run.stderr) > 6000 else ""
+    assert run.returncode == 0, (
+        run.stdout[-2000:]
+        + run.stderr[:4000]
+        + ("\n[...]\n" + run.stderr[-2000:] if len(run.stderr) > 6000 else "")
     )
     result = json.loads((tmp_path / "result.json").read_text())
     first, second = result["records"]
