@@ -45,6 +45,7 @@ from .exceptions import DivergenceError
 from .nn import CfC
 from .nn._cell import ACTIVATIONS, MODES
 from .panel import PanelEncoder, bucket_batches, check_y_length, to_panel
+from .panel._encode import _check_running_stats
 
 _OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -359,10 +360,11 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "scale": ["boolean"],
+        "scale": ["boolean", StrOptions({"standard", "robust"})],
         "time_channel": "no_validation",  # checked by to_panel
         "time_unit": "no_validation",  # checked by to_panel
         "dt_scale": [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")],
+        "running_stats": ["boolean", list, tuple],  # names checked by the encoder
         "device": [str, torch.device],
         "accelerator": [HasMethods(["prepare", "unwrap_model", "reduce"]), None],
         "random_state": ["random_state"],
@@ -396,6 +398,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         time_channel,
         time_unit,
         dt_scale,
+        running_stats,
         device,
         accelerator,
         random_state,
@@ -424,6 +427,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         self.time_channel = time_channel
         self.time_unit = time_unit
         self.dt_scale = dt_scale
+        self.running_stats = running_stats
         self.device = device
         self.accelerator = accelerator
         self.random_state = random_state
@@ -481,6 +485,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
                 "accelerator setting, or train anew (warm_start=False, or a "
                 "clone for partial_fit)."
             )
+        _check_running_stats(self.running_stats, type(self).__name__)
         if self.early_stopping and incremental:
             raise ValueError(
                 "partial_fit does not support early_stopping=True: each call "
@@ -512,6 +517,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
             self.encoder_ = PanelEncoder(
                 scale=self.scale,
                 dt_scale=self.dt_scale,
+                running_stats=self.running_stats,
                 time_channel=self.time_channel,
                 time_unit=self.time_unit,
             ).fit(panel)

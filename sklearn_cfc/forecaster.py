@@ -266,6 +266,7 @@ class CfCForecaster(BaseForecaster):
                 "time_channel",
                 "time_unit",
                 "dt_scale",
+                "running_stats",
                 "warm_start",
             )
         },

@@ -72,8 +72,12 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         runs to ``max_epochs`` as planned.
     tol : float, default=1e-4
         Smallest change of the monitored loss that counts as improvement.
-    scale : bool, default=True
-        Standardise each channel with statistics of the training data.
+    scale : bool, "standard" or "robust", default=True
+        Scale each channel with statistics of the training data: "standard"
+        (or True) by mean and standard deviation, "robust" by median and
+        interquartile range, clipped to +-10 (for channels with outliers);
+        False leaves values as they are. See
+        :class:`sklearn_cfc.panel.PanelEncoder`.
     time_channel : int, str or None, default=None
         For numpy input, the channel holding each observation's timestamp
         (removed from the features); for data frames the timestamps are the
@@ -83,6 +87,12 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
     dt_scale : "median" or float, default="median"
         Divisor of the elapsed time fed to the network; "median" learns the
         median gap between observations in ``fit``.
+    running_stats : bool or list of str, default=False
+        Also feed the network, at every step and per channel, the minimum,
+        maximum and mean of the channel's observations so far and how many
+        there were: True for all four, or a list among "min", "max", "mean"
+        and "count". Helps on long, sparsely measured series whose outcome
+        depends on extremes (see :class:`sklearn_cfc.panel.PanelEncoder`).
     device : str or torch.device, default="auto"
         Where to train: "auto" picks CUDA, then MPS, then the CPU.
     accelerator : accelerate.Accelerator or None, default=None
@@ -191,6 +201,7 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         time_channel=None,
         time_unit="s",
         dt_scale="median",
+        running_stats=False,
         device="auto",
         accelerator=None,
         random_state=None,
@@ -221,6 +232,7 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
             time_channel=time_channel,
             time_unit=time_unit,
             dt_scale=dt_scale,
+            running_stats=running_stats,
             device=device,
             accelerator=accelerator,
             random_state=random_state,

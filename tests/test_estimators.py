@@ -262,6 +262,54 @@ def test_same_seed_same_predictions_and_global_rng_untouched():
     assert torch.equal(before, after)  # fitting does not consume the global seed
 
 
+class TestRunningStats:
+    @staticmethod
+    def _spikes(n, seed, T=40):
+        """Half the series hold one spike within their first 8 of 40 steps."""
+        rng = np.random.default_rng(seed)
+        X = rng.normal(size=(n, 1, T))
+        X[rng.random(X.shape) < 0.5] = np.nan
+        X[:, 0, 0] = 0.0  # every series starts at time 0
+        y = np.where(np.arange(n) % 2 == 0, "spike", "flat")
+        for i in np.flatnonzero(y == "spike"):
+            X[i, 0, rng.integers(0, 8)] = 5.0
+        return X, y
+
+    def test_the_running_maximum_carries_an_early_spike(self):
+        X, y = self._spikes(200, 0)
+        X_test, y_test = self._spikes(300, 1)
+        clf = CfCClassifier(**FAST, running_stats=["max"], random_state=0).fit(X, y)
+        assert clf.net_.module_.cfc.input_size == 4  # value, mask, age, max
+        assert clf.score(X_test, y_test) >= 0.95
+
+    @pytest.mark.parametrize("Estimator", [CfCClassifier, CfCRegressor])
+    def test_every_statistic_reaches_the_network(self, Estimator):
+        X, y = _series(30, C=3)
+        y = y if Estimator is CfCClassifier else (y == "pos") * 1.0
+        est = Estimator(**{**FAST, "max_epochs": 2}, running_stats=True).fit(X, y)
+        assert est.encoder_.running_stats is True
+        assert est.net_.module_.cfc.input_size == 7 * 3
+        assert est.predict(X).shape == (30,)
+
+    def test_robust_scaling_with_running_stats(self):
+        X, y = self._spikes(200, 0)
+        X[::7, 0, 20] = 1e6  # wild values in both classes
+        X_test, y_test = self._spikes(300, 1)
+        clf = CfCClassifier(**FAST, scale="robust", running_stats=["max"])
+        clf.set_params(random_state=0).fit(X, y)
+        assert clf.encoder_.scale == "robust"
+        assert clf.score(X_test, y_test) >= 0.95
+
+    def test_bad_running_stats_names_the_estimator(self):
+        X, y = _series(20)
+        msg = "The 'running_stats' parameter of CfCRegressor must be a bool or"
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            CfCRegressor(running_stats=["max", "std"]).fit(X, (y == "pos") * 1.0)
+        msg = "The 'running_stats' parameter of CfCClassifier must be an instance"
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            CfCClassifier(running_stats="max").fit(X, y)
+
+
 class TestPersistence:
     def test_clone_params_and_round_trips(self, fitted, tmp_path):
         clf, X, _ = fitted

@@ -13,6 +13,35 @@ from ._convert import to_panel
 
 __all__ = ["EncodedPanel", "PanelEncoder"]
 
+RUNNING_STATS = ("min", "max", "mean", "count")
+ROBUST_CLIP = 10.0  # robustly scaled values are clipped to +-ROBUST_CLIP
+
+
+def _check_scale(value, owner="PanelEncoder"):
+    """'standard', 'robust' or None (no scaling) for a ``scale`` setting."""
+    if isinstance(value, (bool, np.bool_)):
+        return "standard" if value else None
+    if isinstance(value, str) and value in ("standard", "robust"):
+        return value
+    raise ValueError(
+        f"The 'scale' parameter of {owner} must be a bool, 'standard' or "
+        f"'robust'; got {value!r} instead."
+    )
+
+
+def _check_running_stats(value, owner="PanelEncoder"):
+    """The statistics asked for by ``running_stats``, in their fixed order."""
+    if isinstance(value, (bool, np.bool_)):
+        return RUNNING_STATS if value else ()
+    if not isinstance(value, str) and isinstance(value, (list, tuple)):
+        unknown = [v for v in value if v not in RUNNING_STATS]
+        if not unknown and len(set(value)) == len(value):
+            return tuple(s for s in RUNNING_STATS if s in value)
+    raise ValueError(
+        f"The 'running_stats' parameter of {owner} must be a bool or a list of "
+        f"distinct names among {list(RUNNING_STATS)}; got {value!r} instead."
+    )
+
 
 class EncodedPanel(NamedTuple):
     """Arrays ready for a recurrent network, batch-first.
@@ -21,12 +50,14 @@ class EncodedPanel(NamedTuple):
 
     Attributes
     ----------
-    inputs : ndarray of shape (n_instances, n_timepoints, 3 * n_channels)
-        float32: the standardised, forward-filled values (channels
+    inputs : ndarray of shape (n_instances, n_timepoints, (3 + k) * n_channels)
+        float32: the scaled, forward-filled values (channels
         ``0 .. C-1``), the observation mask as 0/1 (channels ``C .. 2C-1``)
         and, per channel, ``log1p`` of the time since its last observation
         in units of ``dt_scale_`` (channels ``2C .. 3C-1``; 0 when observed
-        now, -1 before its first observation).
+        now, -1 before its first observation). Then one block of ``C``
+        channels for each of the ``k`` running statistics asked for, in the
+        order min, max, mean, count (see ``PanelEncoder``).
     dt : ndarray of shape (n_instances, n_timepoints)
         float32: gap to the previous observation divided by the fitted
         ``dt_scale_``; 0 at the first observation and in the padding.
@@ -70,10 +101,11 @@ class EncodedPanel(NamedTuple):
 class PanelEncoder(BaseEstimator):
     """Turn a panel into network inputs with statistics learnt in ``fit``.
 
-    ``fit`` learns, on the training data only, the mean and standard
-    deviation of each channel (ignoring NaN) and the time scale (the median
-    positive gap between consecutive observations of an instance).
-    ``transform`` then returns, per instance and step, the standardised
+    ``fit`` learns, on the training data only, the centre and scale of
+    each channel (ignoring NaN: mean and standard deviation, or median and
+    interquartile range) and the time scale (the median positive gap between
+    consecutive observations of an instance).
+    ``transform`` then returns, per instance and step, the scaled
     value carried forward from the last observation of each channel, the
     observation mask, the time since each channel was last observed, and the
     gap Δt to the previous observation divided by the time scale (see
@@ -83,18 +115,35 @@ class PanelEncoder(BaseEstimator):
 
     Before the first observation of a channel its input is 0, i.e. the
     channel mean; the mask tells the network it is not observed.
+
+    With ``running_stats``, each step also carries, per channel, statistics
+    of all the channel's observations so far: the minimum, maximum and mean
+    of its scaled values and ``log1p`` of their count (0 before the
+    first observation). They are causal (a step never sees later values),
+    so the network's last state can use the extremes and the amount of
+    measurement over the whole series without having to remember them; on
+    long, sparse series (ICU stays) these summaries are what gradient
+    boosting on per-series statistics exploits.
     ``transform`` works instance by instance, so encoding a batch equals
     slicing the encoding of the whole panel (up to padding width).
 
     Parameters
     ----------
-    scale : bool, default=True
-        Standardise each channel with the fitted ``mean_`` and ``scale_``.
-        If False, ``mean_`` is 0 and ``scale_`` is 1.
+    scale : bool, 'standard' or 'robust', default=True
+        How each channel is scaled, as ``(value - mean_) / scale_``.
+        'standard' (or True): by its mean and standard deviation. 'robust':
+        by its median and its interquartile range divided by 1.349 (the
+        standard deviation, were the values normal), then clipped to
+        [-10, 10], so that a few wild values (unit errors, sentinels such as
+        -1 or 9999) neither squash the ordinary ones towards 0 nor dominate
+        the running statistics. False: no scaling (``mean_`` 0, ``scale_`` 1).
     dt_scale : 'median' or float, default='median'
         Divisor of Δt: 'median' learns the median positive gap between
         consecutive observations in ``fit`` (1.0 when no instance has two
         observations); a positive float is used as is.
+    running_stats : bool or list of str, default=False
+        Append running statistics of each channel: any of ``"min"``,
+        ``"max"``, ``"mean"`` and ``"count"``, or True for all four.
     time_channel : int or hashable, default=None
         Passed to :func:`to_panel` when ``X`` is not already a
         :class:`Panel`.
@@ -105,10 +154,13 @@ class PanelEncoder(BaseEstimator):
     Attributes
     ----------
     mean_ : ndarray of shape (n_channels,)
-        Per-channel mean of the observed training values (0 for a channel
-        never observed).
+        Per-channel centre of the observed training values: their mean, or
+        their median when ``scale='robust'`` (0 for a channel never
+        observed).
     scale_ : ndarray of shape (n_channels,)
-        Per-channel standard deviation (1 where it is 0 or undefined).
+        Per-channel standard deviation, or interquartile range / 1.349 when
+        ``scale='robust'`` (then the standard deviation where that range is
+        0; 1 where both are 0 or undefined).
     dt_scale_ : float
         The time scale Δt is divided by.
     n_features_in_ : int
@@ -134,13 +186,24 @@ class PanelEncoder(BaseEstimator):
     ((2, 3, 3), [[0.0, 2.0, 1.0], [0.0, 1.0, 0.0]], [3, 2])
     >>> out.inputs[1, :, 1]  # mask; the padding step is zero
     array([1., 1., 0.], dtype=float32)
+    >>> enc = PanelEncoder(scale=False, running_stats=["max", "count"]).fit(X)
+    >>> enc.transform(X).inputs[0, :, 3:].T  # running max, log1p(count)
+    array([[1.       , 3.       , 5.       ],
+           [0.6931472, 1.0986123, 1.3862944]], dtype=float32)
     """
 
     def __init__(
-        self, *, scale=True, dt_scale="median", time_channel=None, time_unit="s"
+        self,
+        *,
+        scale=True,
+        dt_scale="median",
+        running_stats=False,
+        time_channel=None,
+        time_unit="s",
     ):
         self.scale = scale
         self.dt_scale = dt_scale
+        self.running_stats = running_stats
         self.time_channel = time_channel
         self.time_unit = time_unit
 
@@ -171,9 +234,11 @@ class PanelEncoder(BaseEstimator):
                 "The 'dt_scale' parameter of PanelEncoder must be 'median' or a "
                 f"positive float; got {self.dt_scale!r} instead."
             )
+        scaling = _check_scale(self.scale)
+        _check_running_stats(self.running_stats)
         panel = self._panel(X)
         C = panel.n_channels
-        if self.scale:
+        if scaling is not None:
             # statistics of the observed values only, per channel, in float64
             observed = panel.values[panel.mask].astype(np.float64)
             channel = np.nonzero(panel.mask)[2]
@@ -185,6 +250,13 @@ class PanelEncoder(BaseEstimator):
                 channel, weights=np.square(observed - mean[channel]), minlength=C
             )
             std = np.sqrt(np.divide(sq, count, out=np.zeros(C), where=seen))
+            if scaling == "robust":
+                order = np.argsort(channel, kind="stable")
+                groups = np.split(observed[order], np.cumsum(count)[:-1])
+                for c in np.flatnonzero(seen):
+                    q1, mean[c], q3 = np.percentile(groups[c], [25, 50, 75])
+                    if q3 > q1:
+                        std[c] = (q3 - q1) / 1.349
             self.mean_ = mean
             self.scale_ = np.where(std > 0, std, 1.0)
         else:
@@ -230,10 +302,11 @@ class PanelEncoder(BaseEstimator):
         Returns
         -------
         EncodedPanel
-            ``inputs`` (n, T, 3C) float32, ``dt`` (n, T) float32 and
-            ``lengths`` (n,); zeros in the padding.
+            ``inputs`` (n, T, (3 + k)C) float32 with k running statistics,
+            ``dt`` (n, T) float32 and ``lengths`` (n,); zeros in the padding.
         """
         check_is_fitted(self)
+        stats = _check_running_stats(self.running_stats)
         panel = self._panel(X)
         self._check_channels(panel)
         n, T, C = panel.values.shape
@@ -252,25 +325,60 @@ class PanelEncoder(BaseEstimator):
         filled = np.take(np.ascontiguousarray(panel.values).reshape(-1), last)
         del last
 
-        inputs = np.empty((n, T, 3 * C), dtype=np.float32)
+        inputs = np.empty((n, T, (3 + len(stats)) * C), dtype=np.float32)
         head = inputs[:, :, :C]
-        np.subtract(filled, self.mean_.astype(np.float32), out=head)
-        np.divide(head, self.scale_.astype(np.float32), out=head)
+        mean = self.mean_.astype(np.float32)
+        scale = self.scale_.astype(np.float32)
+        clip = ROBUST_CLIP if _check_scale(self.scale) == "robust" else None
+        np.subtract(filled, mean, out=head)
+        np.divide(head, scale, out=head)
+        if clip is not None:
+            np.clip(head, -clip, clip, out=head)
         # NaN left = no observation yet (step 0 unobserved): input 0 = mean
         np.copyto(head, 0.0, where=np.isnan(filled))
         valid = np.arange(T) < panel.lengths[:, None]
         np.copyto(head, 0.0, where=~valid[:, :, None])  # padding
         inputs[:, :, C : 2 * C] = mask
-        since = inputs[:, :, 2 * C :]
+        since = inputs[:, :, 2 * C : 3 * C]
         np.subtract(times, last_time, out=since, casting="unsafe")
         np.log1p(np.maximum(since, 0.0) / np.float32(self.dt_scale_), out=since)
         np.copyto(since, -1.0, where=~seen)
         np.copyto(since, 0.0, where=~valid[:, :, None])  # padding
+        if stats:
+            self._running_stats(
+                panel, stats, mean, scale, clip, inputs[:, :, 3 * C :], valid
+            )
         dt = np.zeros((n, T), dtype=np.float32)
         if T > 1:
             gaps = np.diff(panel.times, axis=1) / self.dt_scale_
             dt[:, 1:] = np.where(valid[:, 1:], gaps, 0.0)
         return EncodedPanel(inputs, dt, panel.lengths)
+
+    @staticmethod
+    def _running_stats(panel, stats, mean, scale, clip, out, valid):
+        """Write each channel's statistics of its observations so far."""
+        C = panel.n_channels
+        mask = panel.mask
+        # scaled observations, NaN where a channel is not observed
+        z = np.where(mask, (panel.values - mean) / scale, np.float32(np.nan))
+        if clip is not None:
+            np.clip(z, -clip, clip, out=z)
+        count = np.cumsum(mask, axis=1, dtype=np.float32)
+        with np.errstate(invalid="ignore"):  # all-NaN prefixes stay NaN
+            for k, name in enumerate(stats):
+                block = out[:, :, k * C : (k + 1) * C]
+                if name == "min":
+                    np.fmin.accumulate(z, axis=1, out=block)
+                elif name == "max":
+                    np.fmax.accumulate(z, axis=1, out=block)
+                elif name == "mean":
+                    np.cumsum(np.nan_to_num(z), axis=1, out=block)
+                    np.divide(block, np.maximum(count, 1), out=block)
+                else:
+                    np.log1p(count, out=block)
+        # before a channel's first observation, and in the padding: 0
+        np.copyto(out, 0.0, where=np.isnan(out))
+        np.copyto(out, 0.0, where=~valid[:, :, None])
 
     def fit_transform(self, X, y=None):
         """Fit, then transform the same data.
@@ -288,7 +396,7 @@ class PanelEncoder(BaseEstimator):
         return self.fit(panel).transform(panel)
 
     def inverse_scale(self, values):
-        """Undo the standardisation of values laid out ``(..., n_channels)``.
+        """Undo the scaling of values laid out ``(..., n_channels)``; not clipping.
 
         Parameters
         ----------

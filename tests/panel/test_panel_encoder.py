@@ -149,3 +149,121 @@ def test_encoded_take_trims(panel):
     assert sub.inputs.shape == (1, 1, 6) and sub.dt.shape == (1, 1)
     inputs, dt, lengths = out  # a NamedTuple unpacks
     assert inputs is out.inputs
+
+
+# ------------------------------------------------------- running statistics
+def _expanding(frames, enc):
+    """Reference: pandas' expanding statistics of each frame's observations."""
+    blocks = []
+    for df in frames:
+        z = (df - enc.mean_) / enc.scale_
+        # an expanding window over each channel's own observations, stretched
+        # over the steps where it is not observed (they keep the last value)
+        stats = [
+            z.apply(lambda c: c.dropna().expanding().agg(name)).reindex(z.index)
+            for name in ("min", "max", "mean", "count")
+        ]
+        stats = [s.ffill().fillna(0.0) for s in stats]
+        stats[3] = np.log1p(stats[3])
+        blocks.append(np.hstack([s.to_numpy() for s in stats]))
+    return blocks
+
+
+def test_running_stats_match_expanding_windows():
+    rng = np.random.default_rng(0)
+    frames = []
+    for n in (9, 4, 1, 12):
+        values = rng.normal(size=(n, 3)) * [1, 10, 100]
+        values[rng.random((n, 3)) < 0.5] = NAN
+        values[0, 2] = NAN  # a channel first seen later
+        frames.append(
+            pd.DataFrame(values, index=np.cumsum(rng.random(n)), columns=list("abc"))
+        )
+    frames = [f.dropna(how="all") for f in frames]
+    enc = PanelEncoder(running_stats=True).fit(frames)
+    out = enc.transform(frames)
+    assert out.inputs.shape[2] == 7 * 3
+    plain = PanelEncoder().fit(frames).transform(frames)
+    np.testing.assert_array_equal(out.inputs[:, :, :9], plain.inputs)
+    for i, expected in enumerate(_expanding(frames, enc)):
+        n = len(expected)
+        np.testing.assert_allclose(
+            out.inputs[i, :n, 9:], expected, rtol=1e-5, atol=1e-6
+        )
+        np.testing.assert_array_equal(out.inputs[i, n:], 0)  # padding
+
+
+def test_running_stats_are_causal(panel):
+    """A step's statistics never depend on later observations."""
+    enc = PanelEncoder(running_stats=True).fit(panel)
+    whole = enc.transform(panel).inputs[0]
+    prefix = enc.transform([panel.to_frames()[0].iloc[:2]]).inputs[0]
+    np.testing.assert_array_equal(prefix, whole[:2])
+
+
+def test_running_stats_subset_in_fixed_order(panel):
+    sx = np.std([1, 3, 5])
+    enc = PanelEncoder(running_stats=["count", "min"]).fit(panel)
+    extra = enc.transform(panel).inputs[0, :, 6:]
+    # per channel (x, y): the minimum, then log1p of the count, so far
+    np.testing.assert_allclose(
+        extra,
+        [
+            [-2 / sx, 0.0, np.log1p(1), 0.0],
+            [-2 / sx, -1.0, np.log1p(1), np.log1p(1)],
+            [-2 / sx, -1.0, np.log1p(2), np.log1p(1)],
+        ],
+        rtol=1e-6,
+    )
+    assert PanelEncoder(running_stats=False).fit_transform(panel).inputs.shape[2] == 6
+
+
+@pytest.mark.parametrize("bad", ["min", ["min", "median"], ["max", "max"], None, 3])
+def test_bad_running_stats(panel, bad):
+    msg = (
+        "The 'running_stats' parameter of PanelEncoder must be a bool or a list "
+        "of distinct names among ['min', 'max', 'mean', 'count']; got "
+        f"{bad!r} instead."
+    )
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        PanelEncoder(running_stats=bad).fit(panel)
+
+
+# ------------------------------------------------------------ robust scaling
+def test_robust_scaling_ignores_a_wild_value():
+    rng = np.random.default_rng(0)
+    ph = rng.normal(7.4, 0.05, size=200)
+    ph[17] = 735.0  # a unit error
+    frames = [
+        pd.DataFrame(
+            {"pH": ph[i : i + 10], "flag": np.tile([0.0, 0.0, 1.0, 0.0, 0.0], 2)}
+        )
+        for i in range(0, 200, 10)
+    ]
+    enc = PanelEncoder(scale="robust", running_stats=["max"]).fit(frames)
+    q1, q2, q3 = np.percentile(ph, [25, 50, 75])  # of float32 values, so rtol
+    np.testing.assert_allclose(enc.mean_[0], q2, rtol=1e-6)
+    np.testing.assert_allclose(enc.scale_[0], (q3 - q1) / 1.349, rtol=1e-5)
+    # a 0/1 channel whose quartiles coincide falls back to its std
+    np.testing.assert_allclose(enc.scale_[1], np.std(np.tile([0, 0, 1, 0, 0], 40)))
+    inputs = enc.transform(frames).inputs
+    values = inputs[:, :, 0]
+    assert values.max() == 10.0  # the wild value, clipped
+    ordinary = np.delete(values.ravel(), 17)
+    assert 0.5 < ordinary.std() < 2  # while standard scaling squashes them
+    standard = PanelEncoder().fit(frames).transform(frames).inputs[:, :, 0]
+    assert np.delete(standard.ravel(), 17).std() < 0.01
+    # the running maximum is clipped too
+    assert inputs[1, :, 6].max() == 10.0 and inputs[0, :, 6].max() < 10.0
+    first = enc.inverse_scale(inputs[0, 0, :2])  # values unclipped: exact
+    np.testing.assert_allclose(first, [ph[0], 0.0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["minmax", None, 1.0])
+def test_bad_scale(panel, bad):
+    msg = (
+        "The 'scale' parameter of PanelEncoder must be a bool, 'standard' or "
+        f"'robust'; got {bad!r} instead."
+    )
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        PanelEncoder(scale=bad).fit(panel)
