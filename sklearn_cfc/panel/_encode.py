@@ -121,9 +121,7 @@ class PanelEncoder(BaseEstimator):
     of its scaled values and ``log1p`` of their count (0 before the
     first observation). They are causal (a step never sees later values),
     so the network's last state can use the extremes and the amount of
-    measurement over the whole series without having to remember them; on
-    long, sparse series (ICU stays) these summaries are what gradient
-    boosting on per-series statistics exploits.
+    measurement over the whole series without having to remember them.
     ``transform`` works instance by instance, so encoding a batch equals
     slicing the encoding of the whole panel (up to padding width).
 
