@@ -72,10 +72,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.metadata
 import json
 import os
-import platform
 import sys
 import time
 import warnings
@@ -83,6 +81,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _machine import machine_info
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import RidgeClassifierCV, RidgeCV
@@ -410,48 +409,6 @@ def run_physionet(args):
 # --------------------------------------------------------------------------
 # report
 # --------------------------------------------------------------------------
-def _version(name):
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_info():
-    import torch
-
-    info = {
-        "platform": platform.platform(),
-        "cpu_model": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-        "python": platform.python_version(),
-    }
-    for name in (
-        "sklearn-cfc",
-        "torch",
-        "skorch",
-        "scikit-learn",
-        "sktime",
-        "numpy",
-        "pandas",
-    ):
-        info[name] = _version(name)
-    return info
-
-
 def _target(record):
     rule = TARGETS.get(record["dataset"])
     if rule is None:
@@ -593,7 +550,9 @@ def main(argv=None):
         )
         record["command"] = command
         report["results"][record["dataset"]] = record
-    report["machine"] = machine_info()
+    report["machine"] = machine_info(
+        ("sklearn-cfc", "torch", "skorch", "scikit-learn", "sktime", "numpy", "pandas")
+    )
     report["quick"] = args.quick
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

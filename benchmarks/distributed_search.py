@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 import warnings
@@ -50,6 +49,7 @@ from pathlib import Path
 
 import joblib
 import torch
+from _machine import machine_info
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_cfc import CfCClassifier
@@ -241,13 +241,8 @@ def main(argv=None):
             versions["ray"] = version("ray")
         out = dict(
             benchmark="distributed_search",
-            machine=dict(
-                platform=platform.platform(),
-                processor=platform.processor() or platform.machine(),
-                cpu_count=os.cpu_count(),
-                python=platform.python_version(),
-                load_average_before=load_before,
-                load_average_after=load_after,
+            machine=machine_info(
+                load_average_before=load_before, load_average_after=load_after
             ),
             versions=versions,
             torch_threads=dict(

@@ -58,7 +58,6 @@ import functools
 import itertools
 import json
 import os
-import platform
 import statistics
 import time
 import warnings
@@ -67,6 +66,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from _machine import machine_info
 
 from sklearn_cfc import CfCForecaster
 
@@ -548,9 +548,6 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     print(f"torch threads: {torch.get_num_threads()}")
 
-    import sklearn
-    import sktime
-
     runners = {
         "airline": run_airline,
         "physionet": run_physionet,
@@ -575,16 +572,9 @@ def main(argv=None):
             "seeds": args.seeds,
             "torch_threads": torch.get_num_threads(),
         },
-        "environment": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "sktime": sktime.__version__,
-            "scikit-learn": sklearn.__version__,
-            "machine": platform.machine(),
-            "cpu_count": os.cpu_count(),
-        },
+        "environment": machine_info(
+            ("sklearn-cfc", "torch", "numpy", "pandas", "sktime", "scikit-learn")
+        ),
         "results": results,
     }
     if args.output.exists() and set(datasets) != set(DATASETS):

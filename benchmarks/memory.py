@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import pickle
-import platform
 import resource
 import subprocess
 import sys
@@ -45,6 +44,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _machine import machine_info
 
 RESULTS = Path(__file__).resolve().parent / "results"
 T, C, BATCH = 50, 8, 10_000
@@ -190,11 +190,7 @@ def main():
         )
     RESULTS.mkdir(exist_ok=True)
     result = dict(
-        machine=dict(
-            processor=platform.processor() or platform.machine(),
-            cpus=os.cpu_count(),
-            python=platform.python_version(),
-        ),
+        machine=machine_info(("sklearn-cfc", "torch", "numpy")),
         torch_threads=1,
         series_shape=dict(n_timepoints=T, n_channels=C),
         iterator_batch=BATCH,

@@ -24,13 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _machine import machine_info
 
 from sklearn_cfc.panel import to_panel
 
@@ -82,8 +82,6 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=HERE / "results" / "panel.json")
     args = parser.parse_args(argv)
 
-    import sklearn
-    import sktime
     from sktime.datatypes import convert_to
 
     n, T, C = args.n_instances, args.n_timepoints, args.n_channels
@@ -160,15 +158,9 @@ def main(argv=None):
             "n_channels": C,
             "repeats": args.repeats,
         },
-        "environment": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "sktime": sktime.__version__,
-            "scikit-learn": sklearn.__version__,
-            "machine": platform.machine(),
-            "cpu_count": os.cpu_count(),
-        },
+        "environment": machine_info(
+            ("sklearn-cfc", "numpy", "pandas", "sktime", "scikit-learn")
+        ),
         "median_seconds": median,
         "all_seconds": times,
         "checks": checks,

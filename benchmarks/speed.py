@@ -79,10 +79,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
-import importlib.metadata
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -91,6 +89,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from _machine import cpu_model, machine_info
 from torch import nn
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -534,41 +533,6 @@ def solver_text(args) -> str:
     )
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def package_version(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def machine_info(args) -> dict:
-    info = {
-        "platform": platform.platform(),
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "ncps": package_version("ncps"),
-        "torchdiffeq": package_version("torchdiffeq"),
-        "sklearn_cfc": package_version("sklearn-cfc"),
-        "device": args.device,
-    }
-    if args.device == "cuda":
-        info["gpu"] = torch.cuda.get_device_name()
-    return info
-
-
 def plot(results: list[dict], args, path: Path) -> None:
     import matplotlib
 
@@ -742,7 +706,12 @@ def main(argv=None) -> int:
                 file=sys.stderr,
             )
 
-    info = machine_info(args)
+    info = machine_info(
+        ("torch", "ncps", "torchdiffeq", "sklearn-cfc"),
+        device=args.device,
+        # the GPU only where the run used it (the docs title tables by it)
+        gpu=torch.cuda.get_device_name() if args.device == "cuda" else None,
+    )
     print(
         f"torch {info['torch']}, ncps {info['ncps']}, torchdiffeq "
         f"{info['torchdiffeq']}, CPU: {info['cpu_model']} ({info['cpu_count']} "
