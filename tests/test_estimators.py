@@ -11,6 +11,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import VotingClassifier
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import (
     GridSearchCV,
@@ -454,6 +455,22 @@ class TestWorkflows:
         proba = calibrated.predict_proba(X)
         assert proba.shape == (80, 2)
         np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+    def test_soft_vote_of_seeds_on_frames_with_timestamps(self):
+        """The seed ensemble the docs recommend for small, noisy data."""
+        frames, y = _timing_frames(n=40)
+        vote = VotingClassifier(
+            [(f"s{i}", CfCClassifier(**FAST, random_state=i)) for i in range(3)],
+            voting="soft",
+            n_jobs=2,
+        ).fit(frames, y)
+        members = [est.predict_proba(frames) for est in vote.estimators_]
+        assert not np.allclose(members[0], members[1])  # seeds differ
+        np.testing.assert_allclose(
+            vote.predict_proba(frames), np.mean(members, axis=0), rtol=1e-6
+        )
+        assert vote.score(frames, y) > 0.9
+        assert list(vote.classes_) == ["fast", "slow"]
 
 
 # -------------------------------------------------------------- bad input
