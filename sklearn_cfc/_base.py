@@ -158,6 +158,21 @@ class _WeightedNet(NeuralNet):
     weights arrive folded into the sample weights.
     """
 
+    def __getstate__(self):
+        # Callbacks hold device tensors too: early stopping's copy of the best
+        # weights, a learning-rate schedule's reference to the optimizer.
+        # Pickled with the module and optimizer (skorch maps these to the CPU
+        # where there is no GPU), they load anywhere, and the schedule keeps
+        # stepping the net's own optimizer rather than a copy of it. The
+        # prefix covers the ``callbacks`` parameter, which holds the same
+        # callback objects, and the initialised ``callbacks_``.
+        if "callbacks" not in self.cuda_dependent_attributes_:
+            self.cuda_dependent_attributes_ = [
+                *self.cuda_dependent_attributes_,
+                "callbacks",
+            ]
+        return super().__getstate__()
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = torch.as_tensor(y_true, device=y_pred.device)
         loss = self.criterion_(y_pred, y_true)

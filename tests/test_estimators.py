@@ -1,7 +1,10 @@
 """Behaviour of CfCClassifier and CfCRegressor beyond scikit-learn's checks."""
 
+import os
 import pickle
 import re
+import subprocess
+import sys
 import warnings
 
 import joblib
@@ -323,19 +326,70 @@ class TestPersistence:
         loaded = joblib.load(tmp_path / "model.joblib")
         np.testing.assert_array_equal(loaded.predict_proba(X), expected)
 
-    def test_model_saved_on_cuda_predicts_on_a_cpu_only_machine(self, fitted):
+    @pytest.mark.parametrize("Estimator", [CfCClassifier, CfCRegressor])
+    @pytest.mark.parametrize("early_stopping", [False, True])
+    def test_model_saved_on_cuda_predicts_on_a_cpu_only_machine(
+        self, Estimator, early_stopping, monkeypatch
+    ):
+        """A CPU stand-in for pickling on a GPU and loading without one.
+
+        Pickle writes each tensor's storage with the device it lives on; here
+        every storage is written as if on "cuda:0", wherever it sits in the
+        fitted model (the network, the optimizer's moments, the learning-rate
+        schedule's reference to the optimizer, early stopping's copy of the
+        best weights). Loading on this CPU-only machine must map them all.
+        """
         if torch.cuda.is_available():
             pytest.skip("this stands in for a CUDA fit on a CPU-only machine")
-        clf, X, _ = fitted
-        expected = clf.predict_proba(X)
-        gpu = pickle.loads(pickle.dumps(clf))
+        X, y = _series()
+        y = y if Estimator is CfCClassifier else (y == "pos") * 1.0
+        est = Estimator(**{**FAST, "max_epochs": 8}, early_stopping=early_stopping)
+        est.set_params(lr_schedule="plateau", random_state=0).fit(X, y)
+        predict = "predict_proba" if Estimator is CfCClassifier else "predict"
+        expected = getattr(est, predict)(X)
+        gpu = pickle.loads(pickle.dumps(est))
         gpu.net_.device = "cuda"  # as if fitted on a GPU
         gpu.device_ = "cuda"
-        blob = pickle.dumps(gpu)
+        with monkeypatch.context() as patch:
+            patch.setattr(torch.serialization, "location_tag", lambda _: "cuda:0")
+            blob = pickle.dumps(gpu)
         with pytest.warns(UserWarning, match="no CUDA devices"):
             restored = pickle.loads(blob)
         assert str(restored.net_.device) == "cpu"
-        np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=1e-6)
+        np.testing.assert_allclose(getattr(restored, predict)(X), expected, rtol=1e-6)
+        # the schedule still steps the net's own optimizer, not a copy of it
+        scheduler = dict(restored.net_.callbacks_)["lr_schedule"].lr_scheduler_
+        assert scheduler.optimizer is restored.net_.optimizer_
+
+    @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+    def test_fitted_on_cuda_predicts_where_no_gpu_is_visible(self, tmp_path):
+        X, y = _series()
+        clf = CfCClassifier(**FAST, device="cuda", random_state=0).fit(X, y)
+        joblib.dump(clf, tmp_path / "model.joblib")
+        np.save(tmp_path / "X.npy", X)
+        script = (
+            "import sys, warnings, joblib, numpy as np, torch\n"
+            "assert not torch.cuda.is_available()\n"
+            "with warnings.catch_warnings():\n"
+            "    warnings.simplefilter('ignore', UserWarning)  # 'no CUDA'\n"
+            "    model = joblib.load(sys.argv[1] + '/model.joblib')\n"
+            "assert str(model.net_.device) == 'cpu', model.net_.device\n"
+            "X = np.load(sys.argv[1] + '/X.npy')\n"
+            "np.save(sys.argv[1] + '/proba.npy', model.predict_proba(X))\n"
+        )
+        env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+        run = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        # CUDA and CPU kernels round differently, in the last bits
+        np.testing.assert_allclose(
+            np.load(tmp_path / "proba.npy"), clf.predict_proba(X), atol=1e-4
+        )
 
     @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
     def test_fit_on_cuda(self):
