@@ -142,11 +142,17 @@ def _accuracy():
             verdict = f"{target.get('threshold', '')}: " + (
                 "met" if target.get("met") else "not met"
             )
+        ours = f"{score:.3f}" if isinstance(score, float) else score
+        if cfc.get("seeds", 1) > 1:  # a soft vote: also say what one network does
+            ours += (
+                f" (vote of {cfc['seeds']} networks; one network: "
+                f"{cfc['single_model_score']:.3f})"
+            )
         rows.append(
             [
                 r["dataset"],
                 r["metric"],
-                f"{score:.3f}" if isinstance(score, float) else score,
+                ours,
                 f"{base_score:.3f} ({base['name']})",
                 f"{fit_time:.0f}",
                 verdict,
