@@ -352,6 +352,42 @@ def _train_net(est, dataset, y, *, first, epochs=None):
             raise
 
 
+# settings the first fit builds into the network, its training and its input
+# encoding: warm_start and partial_fit cannot change them
+_BUILT_WITH = (
+    "units",
+    "mode",
+    "backbone_units",
+    "backbone_layers",
+    "backbone_dropout",
+    "activation",
+    "mixed_memory",
+    "max_epochs",
+    "batch_size",
+    "learning_rate",
+    "optimizer",
+    "weight_decay",
+    "gradient_clip",
+    "lr_schedule",
+    "early_stopping",
+    "validation_fraction",
+    "n_iter_no_change",
+    "tol",
+    "scale",
+    "time_channel",
+    "time_unit",
+    "dt_scale",
+    "running_stats",
+)
+
+
+def _same_setting(a, b):
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # arrays and the like
+        return a is b
+
+
 # ----------------------------------------------------------------- estimator
 class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
     """Base class for the CfC estimators; do not use it directly."""
@@ -450,6 +486,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         self.warm_start = warm_start
 
     # ------------------------------------------------------ task hooks
+    _built_with_settings = _BUILT_WITH  # fixed by the first fit
     _criterion = None  # a torch loss class, reduction="none"
     _stratify = False
 
@@ -500,6 +537,8 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
                 "accelerator setting, or train anew (warm_start=False, or a "
                 "clone for partial_fit)."
             )
+        if not first:
+            self._check_unchanged_settings(incremental)
         _check_running_stats(self.running_stats, type(self).__name__)
         if self.early_stopping and incremental:
             raise ValueError(
@@ -558,6 +597,9 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
             self._seed = _agree_across_processes(self.accelerator, self._seed, dataset)
         if first:
             self.net_ = self._build_net(encoded.inputs.shape[-1], n_outputs)
+            self._built_with = {
+                name: getattr(self, name) for name in self._built_with_settings
+            }
         stratify = targets if self._stratify and self.early_stopping else None
 
         epochs_before = len(self.net_.history) if not first else 0
@@ -566,6 +608,31 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         )
         self._set_fitted_state(incremental, epochs_before)
         return self
+
+    def _check_unchanged_settings(self, incremental):
+        """Refuse to continue training under settings the net does not have.
+
+        The network, its optimizer, schedule and stopping rule and the input
+        encoder are built by the first fit; a changed setting would be
+        silently ignored by ``warm_start`` and ``partial_fit``.
+        """
+        built = getattr(self, "_built_with", None)
+        if built is None:  # fitted by a version that did not record them
+            return
+        changed = [
+            f"{name}={built[name]!r} to {name}={getattr(self, name)!r}"
+            for name in self._built_with_settings
+            if not (incremental and name == "max_epochs")  # one epoch per call
+            and not _same_setting(built[name], getattr(self, name))
+        ]
+        if changed:
+            raise ValueError(
+                f"{type(self).__name__} was fitted with other settings: "
+                f"{', '.join(changed)}. warm_start and partial_fit continue "
+                "training the network the first fit built, with its settings. "
+                "Restore them, or train anew (warm_start=False, or a clone for "
+                "partial_fit)."
+            )
 
     def _build_net(self, n_inputs, n_outputs):
         train_split = None

@@ -113,7 +113,11 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
     verbose : int, default=0
         0 is silent, 1 prints a table per epoch, 2 also shows a progress bar.
     warm_start : bool, default=False
-        Continue from the fitted weights when ``fit`` is called again.
+        Continue from the fitted weights when ``fit`` is called again, for
+        another ``max_epochs`` epochs. The settings the first fit built the
+        network, its training and its input encoding with must not change in
+        between (an error names any that did); ``verbose`` and
+        ``class_weight`` may.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's linear
         models; multiplied with ``sample_weight``.

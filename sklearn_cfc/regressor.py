@@ -7,7 +7,7 @@ import torch
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import _BaseCfC
+from ._base import _BUILT_WITH, _BaseCfC
 
 __all__ = ["CfCRegressor"]
 
@@ -109,7 +109,11 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
     verbose : int, default=0
         0 is silent, 1 prints a table per epoch, 2 also shows a progress bar.
     warm_start : bool, default=False
-        Continue from the fitted weights when ``fit`` is called again.
+        Continue from the fitted weights when ``fit`` is called again, for
+        another ``max_epochs`` epochs. The settings the first fit built the
+        network, its training and its input encoding with must not change in
+        between (an error names any that did, ``scale_target`` included);
+        ``verbose`` may.
     scale_target : bool, default=True
         Standardise the targets with their training mean and standard
         deviation while fitting (predictions are returned in the original
@@ -175,6 +179,7 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         "scale_target": ["boolean"],
     }
     _criterion = torch.nn.MSELoss
+    _built_with_settings = (*_BUILT_WITH, "scale_target")
 
     def __init__(
         self,

@@ -204,6 +204,40 @@ class TestTraining:
         cold.fit(X, y)
         assert cold.n_iter_ == 3
 
+    def test_warm_start_refuses_changed_settings(self):
+        X, y = _series()
+        clf = CfCClassifier(**{**FAST, "max_epochs": 3}, warm_start=True).fit(X, y)
+        clf.set_params(max_epochs=5, learning_rate=0.001)
+        msg = (
+            "CfCClassifier was fitted with other settings: max_epochs=3 to "
+            "max_epochs=5, learning_rate=0.02 to learning_rate=0.001. warm_start "
+            "and partial_fit continue training the network the first fit built"
+        )
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            clf.fit(X, y)
+        assert clf.n_iter_ == 3  # untouched
+        # settings that do not shape the training may change
+        clf.set_params(
+            max_epochs=3, learning_rate=0.02, verbose=0, class_weight="balanced"
+        )
+        assert clf.fit(X, y).n_iter_ == 6
+        # without warm_start, a fit starts over with the new settings
+        clf.set_params(warm_start=False, max_epochs=2).fit(X, y)
+        assert clf.n_iter_ == 2
+
+    def test_partial_fit_refuses_changed_settings_but_not_max_epochs(self):
+        X, y = _series()
+        reg = CfCRegressor(**FAST, random_state=0)
+        reg.partial_fit(X, (y == "pos") * 1.0)
+        reg.set_params(max_epochs=1).partial_fit(X, (y == "pos") * 1.0)
+        assert reg.n_iter_ == 2
+        for change in ({"running_stats": True}, {"scale_target": False}):
+            key, value = next(iter(change.items()))
+            msg = f"{key}={not value} to {key}={value}"
+            with pytest.raises(ValueError, match=re.escape(msg)):
+                reg.set_params(**change).partial_fit(X, (y == "pos") * 1.0)
+            reg.set_params(**{key: not value})
+
     def test_partial_fit_runs_one_epoch_per_call(self):
         X, y = _series()
         clf = CfCClassifier(**FAST, random_state=0)
