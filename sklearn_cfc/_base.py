@@ -352,8 +352,9 @@ def _train_net(est, dataset, y, *, first, epochs=None):
             raise
 
 
-# settings the first fit builds into the network, its training and its input
-# encoding: warm_start and partial_fit cannot change them
+# settings the first fit builds into the network, its training, its input
+# encoding, its device, seed and printing: warm_start and partial_fit cannot
+# change them
 _BUILT_WITH = (
     "units",
     "mode",
@@ -378,6 +379,9 @@ _BUILT_WITH = (
     "time_unit",
     "dt_scale",
     "running_stats",
+    "device",
+    "random_state",
+    "verbose",
 )
 
 

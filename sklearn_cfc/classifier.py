@@ -115,9 +115,9 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
     warm_start : bool, default=False
         Continue from the fitted weights when ``fit`` is called again, for
         another ``max_epochs`` epochs. The settings the first fit built the
-        network, its training and its input encoding with must not change in
-        between (an error names any that did); ``verbose`` and
-        ``class_weight`` may.
+        network, its training and its input encoding with (all but
+        ``class_weight``) must not change in between: an error names any
+        that did.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's linear
         models; multiplied with ``sample_weight``.

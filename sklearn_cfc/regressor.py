@@ -111,9 +111,8 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
     warm_start : bool, default=False
         Continue from the fitted weights when ``fit`` is called again, for
         another ``max_epochs`` epochs. The settings the first fit built the
-        network, its training and its input encoding with must not change in
-        between (an error names any that did, ``scale_target`` included);
-        ``verbose`` may.
+        network, its training and its input encoding with (all of them) must
+        not change in between: an error names any that did.
     scale_target : bool, default=True
         Standardise the targets with their training mean and standard
         deviation while fitting (predictions are returned in the original

@@ -216,10 +216,11 @@ class TestTraining:
         with pytest.raises(ValueError, match=re.escape(msg)):
             clf.fit(X, y)
         assert clf.n_iter_ == 3  # untouched
-        # settings that do not shape the training may change
-        clf.set_params(
-            max_epochs=3, learning_rate=0.02, verbose=0, class_weight="balanced"
-        )
+        with pytest.raises(ValueError, match="verbose=0 to verbose=1"):
+            clf.set_params(max_epochs=3, learning_rate=0.02, verbose=1).fit(X, y)
+        clf.set_params(verbose=0)
+        # class weights (sample weights of this fit's targets) may change
+        clf.set_params(max_epochs=3, learning_rate=0.02, class_weight="balanced")
         assert clf.fit(X, y).n_iter_ == 6
         # without warm_start, a fit starts over with the new settings
         clf.set_params(warm_start=False, max_epochs=2).fit(X, y)
