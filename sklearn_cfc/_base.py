@@ -158,20 +158,15 @@ class _WeightedNet(NeuralNet):
     weights arrive folded into the sample weights.
     """
 
-    def __getstate__(self):
-        # Callbacks hold device tensors too: early stopping's copy of the best
-        # weights, a learning-rate schedule's reference to the optimizer.
-        # Pickled with the module and optimizer (skorch maps these to the CPU
-        # where there is no GPU), they load anywhere, and the schedule keeps
-        # stepping the net's own optimizer rather than a copy of it. The
-        # prefix covers the ``callbacks`` parameter, which holds the same
-        # callback objects, and the initialised ``callbacks_``.
-        if "callbacks" not in self.cuda_dependent_attributes_:
-            self.cuda_dependent_attributes_ = [
-                *self.cuda_dependent_attributes_,
-                "callbacks",
-            ]
-        return super().__getstate__()
+    # Callbacks hold device tensors too: early stopping's copy of the best
+    # weights, a learning-rate schedule's reference to the optimizer. Pickled
+    # with the module and optimizer (skorch maps these to the CPU where there
+    # is no GPU), they load anywhere, and the schedule keeps stepping the
+    # net's own optimizer rather than a copy of it. The prefix covers the
+    # ``callbacks`` parameter, which holds the same callback objects, and the
+    # initialised ``callbacks_``; skorch adds module_, criterion_ and
+    # optimizer_ to this list as it initialises them.
+    cuda_dependent_attributes_ = ["callbacks"]
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = torch.as_tensor(y_true, device=y_pred.device)
