@@ -17,6 +17,7 @@ handling, loss and outputs. Everything else lives here:
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from abc import ABCMeta, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -347,37 +348,10 @@ def _train_net(est, dataset, y, *, first, epochs=None):
             raise
 
 
-# settings the first fit builds into the network, its training, its input
-# encoding, its device, seed and printing: warm_start and partial_fit cannot
-# change them
-_BUILT_WITH = (
-    "units",
-    "mode",
-    "backbone_units",
-    "backbone_layers",
-    "backbone_dropout",
-    "activation",
-    "mixed_memory",
-    "max_epochs",
-    "batch_size",
-    "learning_rate",
-    "optimizer",
-    "weight_decay",
-    "gradient_clip",
-    "lr_schedule",
-    "early_stopping",
-    "validation_fraction",
-    "n_iter_no_change",
-    "tol",
-    "scale",
-    "time_channel",
-    "time_unit",
-    "dt_scale",
-    "running_stats",
-    "device",
-    "random_state",
-    "verbose",
-)
+# the settings a warm_start or partial_fit may change: everything else is
+# built into the network, its training, its input encoding, its device, seed
+# and printing by the first fit (the accelerator has its own check)
+_MAY_CHANGE = frozenset({"warm_start", "accelerator", "class_weight"})
 
 
 def _same_setting(a, b):
@@ -485,7 +459,6 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         self.warm_start = warm_start
 
     # ------------------------------------------------------ task hooks
-    _built_with_settings = _BUILT_WITH  # fixed by the first fit
     _criterion = None  # a torch loss class, reduction="none"
     _stratify = False
 
@@ -597,7 +570,9 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
         if first:
             self.net_ = self._build_net(encoded.inputs.shape[-1], n_outputs)
             self._built_with = {
-                name: getattr(self, name) for name in self._built_with_settings
+                name: getattr(self, name)
+                for name in inspect.signature(type(self)).parameters
+                if name not in _MAY_CHANGE
             }
         stratify = targets if self._stratify and self.early_stopping else None
 
@@ -620,7 +595,7 @@ class _BaseCfC(BaseEstimator, metaclass=ABCMeta):
             return
         changed = [
             f"{name}={built[name]!r} to {name}={getattr(self, name)!r}"
-            for name in self._built_with_settings
+            for name in built
             if not (incremental and name == "max_epochs")  # one epoch per call
             and not _same_setting(built[name], getattr(self, name))
         ]

@@ -7,7 +7,7 @@ import torch
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import _BUILT_WITH, _BaseCfC
+from ._base import _BaseCfC
 
 __all__ = ["CfCRegressor"]
 
@@ -178,7 +178,6 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         "scale_target": ["boolean"],
     }
     _criterion = torch.nn.MSELoss
-    _built_with_settings = (*_BUILT_WITH, "scale_target")
 
     def __init__(
         self,
