@@ -24,7 +24,10 @@ collector is disabled while timing.
 Models
 ------
 ``cfc``       ``sklearn_cfc.nn.CfC`` -- this package.
+``cfc_mm``    ``sklearn_cfc.nn.CfC(mixed_memory=True)``: an LSTM cell in front of
+              the CfC cell at every step, the estimators' default core.
 ``ncps_cfc``  ``ncps.torch.CfC`` with the same mode and sizes.
+``ncps_cfc_mm`` ``ncps.torch.CfC(mixed_memory=True)``, the same variant in ncps.
 ``ncps_ltc``  ``ncps.torch.LTC`` (fully connected, its default 6 ODE unfolds per
               step).
 ``ode_rnn``   ODE-RNN (Rubanova et al., 2019) built on ``torchdiffeq.odeint``:
@@ -57,7 +60,20 @@ Two settings, (B, T, C, units, backbone, threads): (32, 50, 16, 64, 128, 1) and
 (128, 100, 16, 64, 128, 2); ``torch.set_num_threads`` is called before each.
 The targets, checked on the training step in both settings, are: ours at
 least 3x faster than ncps CfC, at most 2x the time of torch.nn.LSTM, and at
-least 50x faster than ncps LTC and than the ODE-RNN.
+least 50x faster than ncps LTC and than the ODE-RNN; ours with mixed memory
+at least 3x faster than ncps CfC with mixed memory and at most 1.3x the time
+of ours without it.
+
+Online step
+-----------
+``CfC.step`` advances every sequence of a batch by one observation, as a
+model serving a stream would. It is timed under ``torch.no_grad()`` on one
+thread, in evaluation mode, at batch 1 and batch 1024 (C=16, units 64,
+backbone 128), feeding each new state back in, with and without mixed memory,
+next to ``torch.nn.LSTMCell(16, 64)`` stepping the same way. Each sample is
+the mean over a run of consecutive steps (200 at batch 1, 10 at batch 1024),
+interleaved round-robin across the three like the training steps. The target
+is at most 3x the time of the LSTM cell per step at batch 1.
 
 Running
 -------
@@ -68,7 +84,8 @@ then from the repository root::
     python benchmarks/speed.py --quick    # smoke run, about half a minute
     python benchmarks/speed.py --mode pure --models cfc,ncps_cfc,lstm
 
-The full run prints one table per setting and writes
+The full run prints one table per setting and one for the online step, and
+writes
 ``benchmarks/results/speed.json`` and ``benchmarks/results/speed.png``; a
 ``--quick`` run writes ``speed_quick.json`` and ``speed_quick.png`` instead so
 that it never overwrites real results.  ``--help`` lists all options.
@@ -94,12 +111,23 @@ from torch import nn
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
-ALL_MODELS = ("cfc", "ncps_cfc", "ncps_ltc", "ode_rnn", "lstm", "gru")
+ALL_MODELS = (
+    "cfc",
+    "cfc_mm",
+    "ncps_cfc",
+    "ncps_cfc_mm",
+    "ncps_ltc",
+    "ode_rnn",
+    "lstm",
+    "gru",
+)
 OURS = "cfc"
 SLOW_MODELS = ("ncps_ltc", "ode_rnn")
 LABELS = {
     "cfc": "CfC (ours)",
+    "cfc_mm": "CfC mixed memory (ours)",
     "ncps_cfc": "ncps CfC",
+    "ncps_cfc_mm": "ncps CfC mixed memory",
     "ncps_ltc": "ncps LTC",
     "ode_rnn": "ODE-RNN",
     "lstm": "nn.LSTM",
@@ -141,14 +169,28 @@ QUICK_SETTINGS = (
     ),
 )
 
-# (peer, kind, threshold): "speedup" means peer_time / ours_time >= threshold,
-# "slowdown" means ours_time / peer_time <= threshold; training step only.
+# (ours, peer, kind, threshold): "speedup" means peer_time / ours_time >=
+# threshold, "slowdown" means ours_time / peer_time <= threshold; training
+# step only.
 TARGETS = (
-    ("ncps_cfc", "speedup", 3.0),
-    ("lstm", "slowdown", 2.0),
-    ("ncps_ltc", "speedup", 50.0),
-    ("ode_rnn", "speedup", 50.0),
+    ("cfc", "ncps_cfc", "speedup", 3.0),
+    ("cfc", "lstm", "slowdown", 2.0),
+    ("cfc", "ncps_ltc", "speedup", 50.0),
+    ("cfc", "ode_rnn", "speedup", 50.0),
+    ("cfc_mm", "ncps_cfc_mm", "speedup", 3.0),
+    ("cfc_mm", "cfc", "slowdown", 1.3),
 )
+
+# The online step: batch sizes, models, and the target (ours / LSTMCell per
+# step at batch 1).
+ONLINE_BATCHES = (1, 1024)
+ONLINE_MODELS = ("lstm_cell", "cfc", "cfc_mm")
+ONLINE_LABELS = {
+    "lstm_cell": "nn.LSTMCell",
+    "cfc": "CfC.step (ours)",
+    "cfc_mm": "CfC.step mixed memory (ours)",
+}
+ONLINE_TARGET = ("slowdown", 3.0, 1)  # kind, threshold, batch
 
 
 # --------------------------------------------------------------------------
@@ -246,7 +288,7 @@ class SequenceModel(nn.Module):
 
 def build_body(name: str, s: Setting, args: argparse.Namespace) -> SequenceModel:
     """Build the recurrent part of model ``name`` for setting ``s``."""
-    if name == "cfc":
+    if name in ("cfc", "cfc_mm"):
         cfc = _import_our_cfc()
         body = cfc(
             s.channels,
@@ -254,9 +296,10 @@ def build_body(name: str, s: Setting, args: argparse.Namespace) -> SequenceModel
             mode=args.mode,
             backbone_units=s.backbone,
             backbone_layers=1,
+            mixed_memory=name == "cfc_mm",
         )
         return SequenceModel(body, lambda m, x, dt: m(x, dt)[0])
-    if name == "ncps_cfc":
+    if name in ("ncps_cfc", "ncps_cfc_mm"):
         import ncps.torch
 
         body = ncps.torch.CfC(
@@ -267,6 +310,7 @@ def build_body(name: str, s: Setting, args: argparse.Namespace) -> SequenceModel
             backbone_layers=1,
             batch_first=True,
             return_sequences=True,
+            mixed_memory=name == "ncps_cfc_mm",
         )
         # timespans=None (elapsed time 1.0): see the module docstring.
         return SequenceModel(body, lambda m, x, dt: m(x)[0])
@@ -445,32 +489,166 @@ def compute_ratios(models: dict) -> dict:
     return ratios
 
 
-def target_text(peer: str, kind: str, threshold: float) -> str:
+def target_text(ours: str, peer: str, kind: str, threshold: float, labels=None):
+    labels = labels or LABELS
+    name = "ours" if ours == OURS else labels[ours]
     if kind == "speedup":
-        return f"{LABELS[peer]} / ours >= {threshold:g}"
-    return f"ours / {LABELS[peer]} <= {threshold:g}"
+        return f"{labels[peer]} / {name} >= {threshold:g}"
+    return f"{name} / {labels[peer]} <= {threshold:g}"
+
+
+def judge(ours_ms: float, peer_ms: float, kind: str, threshold: float):
+    """The ratio a target is about, and whether it is met."""
+    value = peer_ms / ours_ms if kind == "speedup" else ours_ms / peer_ms
+    passed = value >= threshold if kind == "speedup" else value <= threshold
+    return value, "PASS" if passed else "MISS"
 
 
 def check_targets(models: dict) -> list[dict]:
     out = []
-    for peer, kind, threshold in TARGETS:
+    for ours, peer, kind, threshold in TARGETS:
         entry = {
-            "target": target_text(peer, kind, threshold),
+            "target": target_text(ours, peer, kind, threshold),
+            "model": ours,
             "peer": peer,
             "kind": kind,
             "threshold": threshold,
             "phase": "train",
         }
-        if OURS in models and peer in models:
-            ours = models[OURS]["train_ms"]["median"]
-            other = models[peer]["train_ms"]["median"]
-            value = other / ours if kind == "speedup" else ours / other
-            passed = value >= threshold if kind == "speedup" else value <= threshold
-            entry.update(value=value, status="PASS" if passed else "MISS")
+        if ours in models and peer in models:
+            value, status = judge(
+                models[ours]["train_ms"]["median"],
+                models[peer]["train_ms"]["median"],
+                kind,
+                threshold,
+            )
+            entry.update(value=value, status=status)
         else:
             entry.update(value=None, status="n/a")
         out.append(entry)
     return out
+
+
+# --------------------------------------------------------------------------
+# Online step
+# --------------------------------------------------------------------------
+
+
+def build_stepper(name: str, s: Setting, batch: int, device) -> tuple[Callable, object]:
+    """Return ``advance(x, dt, state) -> state`` and the initial state."""
+    if name == "lstm_cell":
+        cell = nn.LSTMCell(s.channels, s.units).to(device).eval()
+        zeros = torch.zeros(batch, s.units, device=device)
+        return (lambda x, dt, state: cell(x, state)), (zeros, zeros.clone())
+    cfc = _import_our_cfc()
+    model = cfc(
+        s.channels,
+        s.units,
+        backbone_units=s.backbone,
+        backbone_layers=1,
+        mixed_memory=name == "cfc_mm",
+    )
+    model = model.to(device).eval()
+    return model.step, None
+
+
+def run_online(s: Setting, args) -> dict:
+    """Time ``CfC.step`` and ``nn.LSTMCell`` per step; see the module docstring."""
+    torch.set_num_threads(1)
+    device = torch.device(args.device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    batches = (1, 64) if args.quick else ONLINE_BATCHES
+    result = {"threads": 1, "grad": "torch.no_grad()", "batches": {}}
+    for batch in batches:
+        steps = 200 if batch == 1 else 10
+        gen = torch.Generator().manual_seed(args.seed)
+        x = torch.randn(batch, s.channels, generator=gen).to(device)
+        dt = torch.empty(batch).exponential_(1.0, generator=gen).to(device)
+        runners = {}
+        for name in ONLINE_MODELS:
+            torch.manual_seed(args.seed)
+            advance, state0 = build_stepper(name, s, batch, device)
+
+            def run(advance=advance, state0=state0, steps=steps):
+                state = state0
+                for _ in range(steps):
+                    state = advance(x, dt, state)
+
+            runners[name] = run
+        samples = {name: [] for name in runners}
+        with torch.no_grad():
+            for run in runners.values():
+                for _ in range(args.warmup):
+                    run()
+            gc.collect()
+            gc.disable()
+            try:
+                for _ in range(args.repeats):
+                    for name, run in runners.items():
+                        sync()
+                        start = time.perf_counter()
+                        run()
+                        sync()
+                        samples[name].append((time.perf_counter() - start) / steps)
+            finally:
+                gc.enable()
+        # summarize() reports milliseconds; store microseconds per step
+        entry = {
+            name: {
+                "label": ONLINE_LABELS[name],
+                "steps_per_sample": steps,
+                "us_per_step": summarize([1e3 * v for v in values]),
+            }
+            for name, values in samples.items()
+        }
+        result["batches"][str(batch)] = entry
+    kind, threshold, batch = ONLINE_TARGET
+    result["targets"] = []
+    for name in ("cfc", "cfc_mm"):
+        per_batch = result["batches"].get(str(batch))
+        target = {
+            "target": f"{ONLINE_LABELS[name]} / nn.LSTMCell <= {threshold:g} "
+            f"at batch {batch}",
+            "model": name,
+            "peer": "lstm_cell",
+            "kind": kind,
+            "threshold": threshold,
+            "batch": batch,
+            "value": None,
+            "status": "n/a",
+        }
+        if per_batch is not None:
+            value, status = judge(
+                per_batch[name]["us_per_step"]["median"],
+                per_batch["lstm_cell"]["us_per_step"]["median"],
+                kind,
+                threshold,
+            )
+            target.update(value=value, status=status)
+        result["targets"].append(target)
+    return result
+
+
+def print_online(result: dict) -> None:
+    print(
+        "\n== online step (CfC.step, one observation per sequence): "
+        "torch.no_grad(), eval mode, 1 thread"
+    )
+    header = f"{'model':<30}{'batch':>6}  {'us/step (IQR)':>18}  {'x nn.LSTMCell':>13}"
+    print(header)
+    print("-" * len(header))
+    for batch, entry in result["batches"].items():
+        base = entry["lstm_cell"]["us_per_step"]["median"]
+        for m in entry.values():
+            st = m["us_per_step"]
+            print(
+                f"{m['label']:<30}{batch:>6}  {st['median']:>9.1f} "
+                f"({st['iqr']:6.1f})  {st['median'] / base:>13.2f}"
+            )
+    print("targets (online step):")
+    for t in result["targets"]:
+        value = "n/a" if t["value"] is None else f"{t['value']:.2f}"
+        print(f"  {t['status']:<4}  {t['target']:<52} measured {value}")
 
 
 # --------------------------------------------------------------------------
@@ -484,8 +662,9 @@ def print_table(result: dict, args) -> None:
     print(
         f"\n== setting {s.name}: {s.describe()}, mode={args.mode}, device={args.device}"
     )
+    width = max(len(m["label"]) for m in models.values()) + 2
     header = (
-        f"{'model':<12}{'params':>9}  {'train ms (IQR)':>18}  "
+        f"{'model':<{width}}{'params':>9}  {'train ms (IQR)':>18}  "
         f"{'infer ms (IQR)':>18}  {'train peer/ours':>15}  "
         f"{'infer peer/ours':>15}"
     )
@@ -504,7 +683,7 @@ def print_table(result: dict, args) -> None:
             )
         tr, inf = m["train_ms"], m["infer_ms"]
         print(
-            f"{m['label']:<12}{m['params']:>9}  "
+            f"{m['label']:<{width}}{m['params']:>9}  "
             f"{tr['median']:>9.2f} ({tr['iqr']:6.2f})  "
             f"{inf['median']:>9.2f} ({inf['iqr']:6.2f})  "
             f"{cells[0]:>15}  {cells[1]:>15}"
@@ -518,7 +697,7 @@ def print_table(result: dict, args) -> None:
     print("targets (training step):")
     for t in result["targets"]:
         value = "n/a" if t["value"] is None else f"{t['value']:.2f}"
-        print(f"  {t['status']:<4}  {t['target']:<28} measured {value}")
+        print(f"  {t['status']:<4}  {t['target']:<52} measured {value}")
 
 
 def solver_text(args) -> str:
@@ -640,6 +819,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="smoke run: small sizes, few repetitions, writes "
         "speed_quick.json/png unless --json/--plot are given",
     )
+    p.add_argument(
+        "--online",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time the online step, CfC.step against nn.LSTMCell (default: on)",
+    )
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -730,6 +915,10 @@ def main(argv=None) -> int:
         result = run_setting(s, args.models, args)
         print_table(result, args)
         results.append(result)
+    online = None
+    if args.online:
+        online = run_online(settings[0], args)
+        print_online(online)
     elapsed = time.perf_counter() - start
 
     report = {
@@ -759,6 +948,8 @@ def main(argv=None) -> int:
         "elapsed_s": elapsed,
         "settings": results,
     }
+    if online is not None:
+        report["online"] = online
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     args.plot.parent.mkdir(parents=True, exist_ok=True)

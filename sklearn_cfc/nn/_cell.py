@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Callable
 
@@ -229,10 +231,8 @@ class CfCCell(nn.Module):
 
     def backbone_forward(self, x: Tensor, h: Tensor) -> Tensor:
         """Backbone features ``z`` of shape (B, U) from ``x`` (B, C), ``h`` (B, H)."""
-        z = torch.cat([x, h], dim=-1)
-        for layer in self.backbone:
-            z = self.dropout(self._act(layer(z)))
-        return z
+        z, scale = self._features(x, h)
+        return z * scale if scale != 1.0 else z
 
     def forward(self, x: Tensor, h: Tensor | None = None, dt=None) -> Tensor:
         """Advance the state by one observation; see the class docstring."""
@@ -260,30 +260,73 @@ class CfCCell(nn.Module):
                 f"CfCCell: expected h of shape ({batch}, {self.units}), got "
                 f"{tuple(h.shape)}."
             )
-        dt = _cell_dt(dt, batch, x)
-        out = self._update(self.backbone_forward(x, h), dt)
+        out = self._step(x, h, _cell_dt(dt, batch, x))
         return out.squeeze(0) if unbatched else out
 
-    def _update(self, z: Tensor, dt: Tensor) -> Tensor:
-        heads = self.heads(z)
+    def _step(self, x: Tensor, h: Tensor, dt: Tensor) -> Tensor:
+        """:meth:`forward` without argument checks: x (B, C), h (B, H), dt (B, 1)."""
+        z, scale = self._features(x, h)
+        return self._update(z, dt, scale)
+
+    def _features(self, x: Tensor, h: Tensor) -> tuple[Tensor, float]:
+        """Backbone features as a pair ``(z / scale, scale)``.
+
+        An activation ``outer * base(inner * a)`` costs one kernel here: both
+        constant factors ride on the matrix products (``addmm``'s ``alpha``
+        and ``beta``), the outer one on the next layer's, or on the heads'
+        when it is the last (hence the returned ``scale``). Dropout commutes
+        with the factor.
+        """
+        act = self._act
+        z, scale = torch.cat([x, h], dim=-1), 1.0
+        drop = self.training and self.backbone_dropout > 0
+        for layer in self.backbone:
+            # inner * (W (scale * z) + b)
+            a = torch.addmm(
+                layer.bias,
+                z,
+                layer.weight.t(),
+                beta=act.inner,
+                alpha=act.inner * scale,
+            )
+            z, scale = act.base(a), act.outer
+            if drop:
+                z = self.dropout(z)
+        return z, scale
+
+    def _update(self, z: Tensor, dt: Tensor, scale: float = 1.0) -> Tensor:
+        """The closed-form update from features ``scale * z`` and ``dt`` (B, 1)."""
+        heads = torch.addmm(self.heads.bias, z, self.heads.weight.t(), alpha=scale)
         if self.mode == "pure":
             decay = torch.exp(-dt * (self.w_tau.abs() + heads.abs()))
             return self.A - self.A * decay * heads
-        ff1, ff2, t_a, t_b = heads.chunk(4, dim=-1)
-        ff1, ff2 = torch.tanh(ff1), torch.tanh(ff2)
-        gate = torch.sigmoid(t_a * dt + t_b)
+        H = self.units
+        ff = torch.tanh(heads[:, : 2 * H])  # f1 and f2 in one call
+        ff1, ff2 = ff[:, :H], ff[:, H:]
+        time_a, time_b = heads[:, 2 * H : 3 * H], heads[:, 3 * H :]
+        gate = torch.sigmoid(torch.addcmul(time_b, time_a, dt))
         if self.mode == "no_gate":
-            return ff1 + gate * ff2
-        return ff1 * (1.0 - gate) + gate * ff2
+            return torch.addcmul(ff1, gate, ff2)  # f1 + gate * f2
+        return torch.lerp(ff1, ff2, gate)  # f1 * (1 - gate) + gate * f2
 
 
 def _cell_dt(dt, batch: int, like: Tensor) -> Tensor:
-    """Return ``dt`` as a (B, 1) tensor in the dtype and device of ``like``."""
-    if dt is None:
-        dt = 1.0
+    """Return ``dt`` as a (B, 1) tensor in the dtype and device of ``like``.
+
+    ``None`` and numbers become a 0-dim tensor, which broadcasts like (B, 1).
+    """
+    if dt is None or (isinstance(dt, numbers.Real) and not isinstance(dt, bool)):
+        value = 1.0 if dt is None else float(dt)
+        if not 0.0 <= value < math.inf:
+            raise ValueError(
+                "CfCCell: dt must be finite and non-negative (the time since the "
+                f"previous observation); got {value}."
+            )
+        return torch.tensor(value, dtype=like.dtype, device=like.device)
     if not isinstance(dt, Tensor):
-        dt = torch.as_tensor(float(dt))
-    dt = dt.to(dtype=like.dtype, device=like.device)
+        dt = torch.as_tensor(dt)
+    if dt.dtype != like.dtype or dt.device != like.device:
+        dt = dt.to(dtype=like.dtype, device=like.device)
     if dt.dim() == 0:
         dt = dt.expand(batch)
     if dt.shape not in ((batch,), (batch, 1)):
@@ -291,13 +334,18 @@ def _cell_dt(dt, batch: int, like: Tensor) -> Tensor:
             f"CfCCell: expected dt of shape ({batch},) or ({batch}, 1), got "
             f"{tuple(dt.shape)}."
         )
-    dt = dt.reshape(batch, 1)
+    dt = dt.view(batch, 1) if dt.dim() == 1 else dt
     _check_dt(dt, None, "CfCCell")
     return dt
 
 
 def _check_dt(dt: Tensor, lengths: Tensor | None, who: str) -> None:
     """Raise if ``dt`` (B, T) is NaN, infinite or negative at a real step."""
+    if lengths is None and dt.numel():
+        # one reduction on the common path: NaN propagates through both ends
+        lo, hi = torch.aminmax(dt)
+        if lo.item() >= 0 and hi.item() < math.inf:
+            return
     bad = ~torch.isfinite(dt) | (dt < 0)
     if lengths is not None:
         steps = torch.arange(dt.shape[1], device=dt.device)

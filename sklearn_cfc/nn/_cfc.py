@@ -18,10 +18,11 @@ class CfC(nn.Module):
 
     Runs a :class:`CfCCell` over each sequence, feeding it the time elapsed
     since the previous observation, so irregular sampling is part of the
-    model rather than a preprocessing step (Hasani et al., 2022). Without the
-    mixed-memory variant the loop is fused: one hand-written forward and
-    backward pass through time instead of an autograd graph per step, which is
-    several times faster on a CPU and gives the same values and gradients.
+    model rather than a preprocessing step (Hasani et al., 2022). The loop is
+    fused, with or without the mixed-memory variant: one hand-written forward
+    and backward pass through time instead of an autograd graph per step,
+    which is several times faster on a CPU and gives the same values and
+    gradients.
 
     Parameters
     ----------
@@ -42,8 +43,12 @@ class CfC(nn.Module):
     mixed_memory : bool, default=False
         Put an LSTM memory cell in front of the CfC cell at every step (the
         "mixed memory" variant, Lechner & Hasani 2020), which helps with long
-        term dependencies. The state is then a pair ``(h, c)``. This variant
-        runs step by step under autograd and is slower.
+        term dependencies. The state is then a pair ``(h, c)``. At every step
+        the LSTM reads ``(x_t, (h, c))`` and the CfC cell reads ``x_t`` and the
+        LSTM's new ``h``; its output becomes the new ``h``, and the LSTM's new
+        ``c`` the new ``c``. It runs in the same fused loop; a training step
+        costs about 1.5 times one without it on a CPU (the LSTM adds some 45%
+        to the matrix products).
     batch_first : bool, default=True
         If True, ``x`` is (B, T, C) and ``dt`` is (B, T); otherwise (T, B, C)
         and (T, B). Outputs follow the same layout.
@@ -78,6 +83,14 @@ class CfC(nn.Module):
 
         h = torch.zeros(B, H)
         for t in range(T):
+            h = cell(x[:, t], h, dt[:, t])
+            out[:, t] = h
+
+    and with mixed memory::
+
+        h, c = torch.zeros(B, H), torch.zeros(B, H)
+        for t in range(T):
+            h, c = lstm(x[:, t], (h, c))
             h = cell(x[:, t], h, dt[:, t])
             out[:, t] = h
 
@@ -180,10 +193,7 @@ class CfC(nn.Module):
         x, dt, lengths, state, unbatched = self._check_forward_args(
             x, dt, lengths, state
         )
-        if self.mixed_memory:
-            out, state = self._reference_forward(x, dt, lengths, state)
-        else:
-            out, state = self._fused_forward(x, dt, lengths, state)
+        out, state = self._fused_forward(x, dt, lengths, state)
         if unbatched:
             out = out.squeeze(0)
             state = (
@@ -229,17 +239,24 @@ class CfC(nn.Module):
                 f"CfC.step: expected x of shape (B, {self.input_size}) or "
                 f"({self.input_size},), got {_describe(x)}."
             )
+        if x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"CfC.step: expected x with {self.input_size} features in its last "
+                f"dimension, got shape {tuple(x.shape)}."
+            )
         unbatched = x.dim() == 1
-        batch = 1 if unbatched else x.shape[0]
-        xb = x.reshape(batch, -1)
+        xb = x.unsqueeze(0) if unbatched else x
+        batch = xb.shape[0]
         state = self._check_state(state, batch, xb, unbatched)
-        dtb = _cell_dt(dt.reshape(batch) if isinstance(dt, Tensor) else dt, batch, xb)
+        if isinstance(dt, Tensor) and dt.shape != (batch,):
+            dt = dt.reshape(batch)
+        dtb = _cell_dt(dt, batch, xb)
+        # the cell's own update, without its argument checks (done above)
         if self.mixed_memory:
             h, c = self.lstm(xb, state)
-            h = self.cell(xb, h, dtb)
-            new = (h, c)
+            new = (self.cell._step(xb, h, dtb), c)
         else:
-            new = self.cell(xb, state, dtb)
+            new = self.cell._step(xb, state, dtb)
         if unbatched:
             return tuple(s[0] for s in new) if self.mixed_memory else new[0]
         return new
@@ -264,7 +281,7 @@ class CfC(nn.Module):
             active = torch.arange(T, device=x.device) < lengths[:, None]
             x = torch.where(active.unsqueeze(-1), x, 0.0)[perm]
             dt = torch.where(active, dt, 0.0)[perm]
-            state = state[perm]
+            state = tuple(s[perm] for s in state) if self.mixed_memory else state[perm]
         masks = None
         p = self.cell.backbone_dropout
         if self.training and p > 0 and steps:
@@ -274,15 +291,24 @@ class CfC(nn.Module):
                 / (1 - p)
                 for _ in range(self.cell.backbone_layers)
             ]
-        out, h = cfc_sequence(self.cell, x, dt, state, steps, masks)
+        out, state = cfc_sequence(self.cell, x, dt, state, steps, masks, self.lstm)
         if perm is not None:
             inverse = torch.empty_like(perm)
             inverse[perm] = torch.arange(B, device=x.device)
-            out, h = out[inverse], h[inverse]
-        return out, h
+            out = out[inverse]
+            if self.mixed_memory:
+                state = tuple(s[inverse] for s in state)
+            else:
+                state = state[inverse]
+        return out, state
 
     def _reference_forward(self, x, dt, lengths, state):
-        """Step-by-step loop under autograd (mixed memory, and a test oracle)."""
+        """Step-by-step loop under autograd: the reference semantics.
+
+        :meth:`forward` computes the same values and gradients with the fused
+        loop of ``_fused.py``; this loop is kept as the test oracle. Arguments
+        are those of :meth:`forward` after ``_check_forward_args``.
+        """
         B, T, _ = x.shape
         if self.mixed_memory:
             h, c = state
@@ -438,7 +464,9 @@ class CfC(nn.Module):
             raise ValueError(
                 f"CfC: expected {name} of shape {shape}, got {tuple(s.shape)}."
             )
-        return s.to(dtype=x.dtype, device=x.device).reshape(B, self.units)
+        if s.dtype != x.dtype or s.device != x.device:
+            s = s.to(dtype=x.dtype, device=x.device)
+        return s.unsqueeze(0) if unbatched else s
 
 
 def _describe(obj) -> str:

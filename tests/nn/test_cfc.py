@@ -22,11 +22,27 @@ def _data(B=4, T=6, C=3, H=5, seed=0, dtype=torch.float64):
     return x, dt, h0
 
 
-def _grads(out, h, inputs, seed=1):
+def _state(h0, mixed_memory, seed=2):
+    """``h0``, or with mixed memory a pair ``(h0, c0)`` with a random ``c0``."""
+    if not mixed_memory:
+        return h0
     g = torch.Generator().manual_seed(seed)
-    w = torch.randn(out.shape, generator=g, dtype=out.dtype)
-    v = torch.randn(h.shape, generator=g, dtype=h.dtype)
-    return torch.autograd.grad((out * w).sum() + (h * v).sum(), inputs)
+    return h0, torch.randn(h0.shape, generator=g, dtype=h0.dtype)
+
+
+def _flat(out, state):
+    """``[out, h]`` or ``[out, h, c]``."""
+    return [out, *state] if isinstance(state, tuple) else [out, state]
+
+
+def _grads(out, h, inputs, seed=1):
+    """Gradients of a random linear function of ``out`` and the state ``h``."""
+    g = torch.Generator().manual_seed(seed)
+    loss = sum(
+        (t * torch.randn(t.shape, generator=g, dtype=t.dtype)).sum()
+        for t in _flat(out, h)
+    )
+    return torch.autograd.grad(loss, inputs)
 
 
 # ----------------------------------------------------------------- ncps parity
@@ -93,11 +109,16 @@ def test_matches_official_cell(mode, activation, backbone_layers, batch):
 
 
 # ------------------------------------------- fused loop == reference autograd loop
+@pytest.mark.parametrize("mixed_memory", [False, True])
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("backbone_layers", [0, 1, 2])
-@pytest.mark.parametrize("activation", ["lecun_tanh", "relu", "gelu"])
-@pytest.mark.parametrize("lengths", [None, [6, 2, 0, 4]])
-def test_fused_matches_reference(mode, backbone_layers, activation, lengths):
+@pytest.mark.parametrize(  # without a backbone the activation is unused
+    "backbone_layers, activation",
+    [(0, "lecun_tanh")] + [(n, a) for n in (1, 2) for a in ACTIVATIONS],
+)
+@pytest.mark.parametrize("lengths", [None, [6, 2, 0, 4]])  # full, short, empty
+def test_fused_matches_reference(
+    mode, backbone_layers, activation, lengths, mixed_memory
+):
     torch.manual_seed(0)
     model = CfC(
         3,
@@ -106,63 +127,162 @@ def test_fused_matches_reference(mode, backbone_layers, activation, lengths):
         backbone_units=7,
         backbone_layers=backbone_layers,
         activation=activation,
+        mixed_memory=mixed_memory,
     ).double()
     x, dt, h0 = _data()
-    x.requires_grad_(True)
-    dt.requires_grad_(True)
-    h0.requires_grad_(True)
+    state = _state(h0, mixed_memory)
+    leaves = [x, dt, *_flat(h0, state)[1:]]
+    for t in leaves:
+        t.requires_grad_(True)
     lengths = None if lengths is None else torch.tensor(lengths)
-    out, h = model(x, dt, lengths, h0)
-    ref_out, ref_h = model._reference_forward(x, dt, lengths, h0)
-    torch.testing.assert_close(out, ref_out, rtol=0, atol=1e-12)
-    torch.testing.assert_close(h, ref_h, rtol=0, atol=1e-12)
-    inputs = [x, dt, h0, *model.parameters()]
+    out, h = model(x, dt, lengths, state)
+    ref_out, ref_h = model._reference_forward(x, dt, lengths, state)
+    for a, b in zip(_flat(out, h), _flat(ref_out, ref_h), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    inputs = [*leaves, *model.parameters()]
     for g, ref_g in zip(_grads(out, h, inputs), _grads(ref_out, ref_h, inputs)):
         torch.testing.assert_close(g, ref_g, rtol=0, atol=1e-11)
 
 
+@pytest.mark.parametrize(  # out, h, and with mixed memory c: each alone
+    "mixed_memory, which", [(False, 0), (False, 1), (True, 0), (True, 1), (True, 2)]
+)
+@pytest.mark.parametrize("lengths", [None, [4, 4, 1, 0]])
+def test_gradient_of_each_output_matches_reference(which, lengths, mixed_memory):
+    torch.manual_seed(0)
+    model = CfC(3, 5, backbone_units=7, mixed_memory=mixed_memory).double()
+    x, dt, h0 = _data(T=4)
+    state = _state(h0, mixed_memory)
+    leaves = [x, dt, *_flat(h0, state)[1:]]
+    for t in leaves:
+        t.requires_grad_(True)
+    lengths = None if lengths is None else torch.tensor(lengths)
+    inputs = [*leaves, *model.parameters()]
+    fused = _flat(*model(x, dt, lengths, state))[which]
+    ref = _flat(*model._reference_forward(x, dt, lengths, state))[which]
+    weight = torch.randn(fused.shape, dtype=torch.float64)
+    grads = torch.autograd.grad((fused * weight).sum(), inputs, allow_unused=True)
+    ref_grads = torch.autograd.grad((ref * weight).sum(), inputs, allow_unused=True)
+    for g, ref_g in zip(grads, ref_grads, strict=True):
+        g = torch.zeros(()) if g is None else g
+        ref_g = torch.zeros(()) if ref_g is None else ref_g
+        torch.testing.assert_close(g, ref_g.expand_as(g), rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("mixed_memory", [False, True])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("lengths", [None, [5, 1, 3]])
-def test_gradcheck(mode, lengths):
+def test_gradcheck(mode, lengths, mixed_memory):
     torch.manual_seed(0)
-    model = CfC(2, 3, mode=mode, backbone_units=4, backbone_layers=2).double()
+    model = CfC(
+        2, 3, mode=mode, backbone_units=4, backbone_layers=2, mixed_memory=mixed_memory
+    ).double()
     x, dt, h0 = _data(B=3, T=5, C=2, H=3)
+    state = _state(h0, mixed_memory)
     lengths = None if lengths is None else torch.tensor(lengths)
     names = [n for n, _ in model.named_parameters()]
     params = [p.detach().clone().requires_grad_(True) for p in model.parameters()]
+    n_state = 2 if mixed_memory else 1
 
-    def fn(x, dt, h0, *weights):
-        out, h = torch.func.functional_call(
-            model, dict(zip(names, weights)), (x, dt, lengths, h0)
-        )
-        return out, h
+    def fn(x, dt, *rest):
+        state = tuple(rest[:n_state]) if mixed_memory else rest[0]
+        weights = dict(zip(names, rest[n_state:]))
+        out, h = torch.func.functional_call(model, weights, (x, dt, lengths, state))
+        return tuple(_flat(out, h))
 
-    args = [t.requires_grad_(True) for t in (x, dt, h0)] + params
+    state_leaves = _flat(h0, state)[1:]
+    args = [t.requires_grad_(True) for t in (x, dt, *state_leaves)] + params
     assert torch.autograd.gradcheck(fn, args, atol=1e-6)
 
 
-def test_gradcheck_with_dropout_masks():
+def _masks(T, B, U, layers, seed=3):
+    g = torch.Generator().manual_seed(seed)
+    p = torch.full((T, B, U), 0.5, dtype=torch.float64)
+    return [torch.bernoulli(p, generator=g) * 2 for _ in range(layers)]
+
+
+@pytest.mark.parametrize("mixed_memory", [False, True])
+def test_gradcheck_with_dropout_masks(mixed_memory):
     torch.manual_seed(0)
-    model = CfC(2, 3, backbone_units=4, backbone_layers=2, backbone_dropout=0.5)
-    model = model.double()
+    model = CfC(
+        2,
+        3,
+        backbone_units=4,
+        backbone_layers=2,
+        backbone_dropout=0.5,
+        mixed_memory=mixed_memory,
+    ).double()
     x, dt, h0 = _data(B=3, T=4, C=2, H=3)
-    masks = [
-        torch.bernoulli(torch.full((4, 3, 4), 0.5, dtype=torch.float64)) * 2
-        for _ in range(2)
-    ]
+    masks = _masks(4, 3, 4, 2)
+    lstm = model.lstm
 
-    def fn(x, dt, h0):
-        return cfc_sequence(model.cell, x, dt, h0, [3, 3, 3, 3], masks)
+    def fn(x, dt, *state):
+        state = state if mixed_memory else state[0]
+        out, last = cfc_sequence(model.cell, x, dt, state, [3, 3, 2, 1], masks, lstm)
+        return tuple(_flat(out, last))
 
-    args = [t.requires_grad_(True) for t in (x, dt, h0)]
+    state_leaves = _flat(h0, _state(h0, mixed_memory))[1:]
+    args = [t.requires_grad_(True) for t in (x, dt, *state_leaves)]
     assert torch.autograd.gradcheck(fn, args, atol=1e-6)
+
+
+class _ReplayDropout(torch.nn.Module):
+    """Stands in for the cell's dropout: multiplies by given masks in order.
+
+    The reference loop applies dropout once per backbone layer per step, so
+    call ``n`` uses layer ``n % layers`` of step ``n // layers``.
+    """
+
+    def __init__(self, masks):
+        super().__init__()
+        self.masks, self.calls = masks, 0
+
+    def forward(self, z):
+        layers = len(self.masks)
+        t, k = divmod(self.calls, layers)
+        self.calls += 1
+        return z * self.masks[k][t]
+
+
+@pytest.mark.parametrize("mixed_memory", [False, True])
+@pytest.mark.parametrize("activation", ["lecun_tanh", "relu"])
+@pytest.mark.parametrize("lengths", [None, [5, 3, 3, 0]])  # sorted, as fused wants
+def test_dropout_masks_match_reference(activation, lengths, mixed_memory):
+    """The fused loop applies mask ``[k][t]`` where the cell applies dropout."""
+    torch.manual_seed(0)
+    model = CfC(
+        3,
+        5,
+        backbone_units=6,
+        backbone_layers=2,
+        backbone_dropout=0.5,
+        activation=activation,
+        mixed_memory=mixed_memory,
+    ).double()
+    x, dt, h0 = _data(T=5)
+    state = _state(h0, mixed_memory)
+    masks = _masks(5, 4, 6, 2)
+    steps = [4] * 5 if lengths is None else [3, 3, 3, 1, 1]
+    inputs = [x, dt, *model.parameters()]
+    x.requires_grad_(True)
+    dt.requires_grad_(True)
+    out, h = cfc_sequence(model.cell, x, dt, state, steps, masks, model.lstm)
+    model.cell.dropout = _ReplayDropout(masks)
+    lengths = None if lengths is None else torch.tensor(lengths)
+    ref_out, ref_h = model._reference_forward(x, dt, lengths, state)
+    for a, b in zip(_flat(out, h), _flat(ref_out, ref_h), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    for g, ref_g in zip(_grads(out, h, inputs), _grads(ref_out, ref_h, inputs)):
+        torch.testing.assert_close(g, ref_g, rtol=0, atol=1e-11)
 
 
 # ------------------------------------------------------------ variable length
+@pytest.mark.parametrize("mixed_memory", [False, True])
 @pytest.mark.parametrize("mode", MODES)
-def test_padding_never_changes_states_or_outputs(mode):
+def test_padding_never_changes_states_or_outputs(mode, mixed_memory):
     torch.manual_seed(0)
-    model = CfC(3, 5, mode=mode, backbone_units=7).double()
+    model = CfC(3, 5, mode=mode, backbone_units=7, mixed_memory=mixed_memory)
+    model = model.double()
     lengths = [6, 2, 4]
     seqs = [_data(B=1, T=n, seed=i)[:2] for i, n in enumerate(lengths)]
     padded_x = torch.full((3, 9, 3), float("nan"), dtype=torch.float64)
@@ -171,44 +291,104 @@ def test_padding_never_changes_states_or_outputs(mode):
         padded_x[i, : lengths[i]] = x[0]
         padded_dt[i, : lengths[i]] = dt[0]
     padded_x.requires_grad_(True)
-    out, h = model(padded_x, padded_dt, torch.tensor(lengths))
-    loss = out.sum() + h.sum()
+    out, state = model(padded_x, padded_dt, torch.tensor(lengths))
+    loss = sum(t.sum() for t in _flat(out, state))
     loss.backward()
     for i, (x, dt) in enumerate(seqs):
-        alone_out, alone_h = model(x, dt)
+        alone_out, alone_state = model(x, dt)
         n = lengths[i]
         torch.testing.assert_close(out[i, :n], alone_out[0], rtol=0, atol=1e-12)
-        torch.testing.assert_close(h[i], alone_h[0], rtol=0, atol=1e-12)
+        for a, b in zip(_flat(out, state)[1:], _flat(alone_out, alone_state)[1:]):
+            torch.testing.assert_close(a[i], b[0], rtol=0, atol=1e-12)
         assert torch.equal(out[i, n:], torch.zeros_like(out[i, n:]))
         assert torch.equal(padded_x.grad[i, n:], torch.zeros_like(padded_x.grad[i, n:]))
     for p in model.parameters():
         assert torch.isfinite(p.grad).all()
 
 
-def test_zero_length_sequences_keep_their_state():
-    model = CfC(3, 5).double()
+@pytest.mark.parametrize("mixed_memory", [False, True])
+def test_zero_length_sequences_keep_their_state(mixed_memory):
+    model = CfC(3, 5, mixed_memory=mixed_memory).double()
     x, dt, h0 = _data(B=2, T=3)
-    out, h = model(x, dt, torch.tensor([0, 0]), h0)
-    assert torch.equal(h, h0)
-    assert torch.equal(out, torch.zeros_like(out))
+    state = _state(h0, mixed_memory)
+    for lengths in ([0, 0], [3, 0]):
+        out, last = model(x, dt, torch.tensor(lengths), state)
+        for a, b in zip(_flat(out, last)[1:], _flat(x, state)[1:]):
+            assert torch.equal(a[1], b[1])
+        assert torch.equal(out[1], torch.zeros_like(out[1]))
 
 
 # ------------------------------------------------------------ single-step API
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("mixed_memory", [False, True])
-def test_step_matches_sequence(mode, mixed_memory):
+@pytest.mark.parametrize(
+    "backbone_layers, activation", [(0, "lecun_tanh"), (1, "lecun_tanh"), (2, "silu")]
+)
+@pytest.mark.parametrize("grad", [False, True])
+def test_step_matches_sequence(mode, mixed_memory, backbone_layers, activation, grad):
     torch.manual_seed(0)
-    model = CfC(3, 5, mode=mode, mixed_memory=mixed_memory).double()
-    x, dt, _ = _data()
-    out, final = model(x, dt)
-    state = None
-    for t in range(x.shape[1]):
-        state = model.step(x[:, t], dt[:, t], state)
-        h = state[0] if mixed_memory else state
-        torch.testing.assert_close(h, out[:, t], rtol=0, atol=1e-12)
-    if mixed_memory:
-        for s, f in zip(state, final):
-            torch.testing.assert_close(s, f, rtol=0, atol=1e-12)
+    model = CfC(
+        3,
+        5,
+        mode=mode,
+        backbone_units=7,
+        backbone_layers=backbone_layers,
+        activation=activation,
+        mixed_memory=mixed_memory,
+    ).double()
+    x, dt, h0 = _data()
+    start = _state(h0, mixed_memory)
+
+    def row(state, i):  # the state of sequence i: unbatched, or a batch of one
+        return tuple(s[i] for s in state) if mixed_memory else state[i]
+
+    with torch.set_grad_enabled(grad):
+        out, final = model(x, dt, state=start)
+        state, alone, one = start, row(start, 1), row(start, slice(1, 2))
+        for t in range(x.shape[1]):
+            state = model.step(x[:, t], dt[:, t], state)
+            alone = model.step(x[1, t], dt[1, t], alone)  # unbatched
+            one = model.step(x[1:2, t], float(dt[1, t]), one)  # dt a number
+            for s, expected in [(state, out[:, t]), (alone, out[1, t])]:
+                h = s[0] if mixed_memory else s
+                torch.testing.assert_close(h, expected, rtol=0, atol=1e-12)
+    for s, i in [(state, slice(None)), (alone, 1), (one, slice(1, 2))]:
+        for a, b in zip(_flat(None, s)[1:], _flat(None, row(final, i))[1:]):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    assert h.requires_grad == grad
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            dict(x=torch.randn(2, 4)),
+            "CfC.step: expected x with 3 features in its last dimension, got shape "
+            "(2, 4).",
+        ),
+        (
+            dict(dt=torch.tensor([1.0, -1.0])),
+            "CfCCell: dt must be finite and non-negative at every real step (the time "
+            "since the previous observation); got -1.0 for sequence 1.",
+        ),
+        (
+            dict(dt=float("nan")),
+            "CfCCell: dt must be finite and non-negative (the time since the previous "
+            "observation); got nan.",
+        ),
+        (
+            dict(state=torch.zeros(2, 5)),
+            "CfC: with mixed_memory=True, state must be a pair (h, c) of tensors of "
+            "shape (2, 5), got a tensor of shape (2, 5).",
+        ),
+    ],
+)
+def test_step_bad_input_is_named(kwargs, message):
+    model = CfC(3, 5, mixed_memory=True)
+    args = dict(x=torch.randn(2, 3), dt=None, state=None)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        model.step(**args)
 
 
 def test_cell_unbatched_and_scalar_dt():
@@ -269,25 +449,32 @@ def test_state_follows_input_dtype():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_matches_cpu():
+@pytest.mark.parametrize("mixed_memory", [False, True])
+def test_cuda_matches_cpu(mixed_memory):
     torch.manual_seed(0)
-    model = CfC(3, 5)
+    model = CfC(3, 5, mixed_memory=mixed_memory)
     x, dt, _ = _data(dtype=torch.float32)
     lengths = torch.tensor([6, 2, 0, 4])
     out, h = model(x, dt, lengths)
-    gpu = CfC(3, 5).cuda()
+    gpu = CfC(3, 5, mixed_memory=mixed_memory).cuda()
     gpu.load_state_dict(model.state_dict())
     out_g, h_g = gpu(x.cuda(), dt.cuda(), lengths.cuda())
     assert out_g.device.type == "cuda"
-    torch.testing.assert_close(out_g.cpu(), out, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(h_g.cpu(), h, rtol=1e-4, atol=1e-5)
+    for a, b in zip(_flat(out_g, h_g), _flat(out, h), strict=True):
+        torch.testing.assert_close(a.cpu(), b, rtol=1e-4, atol=1e-5)
     out_g.sum().backward()
+    # the online step runs there too
+    state = gpu.step(x[:, 0].cuda(), dt[:, 0].cuda())
+    assert _flat(None, state)[1].device.type == "cuda"
 
 
 # ---------------------------------------------------------------- dropout
-def test_dropout_acts_with_one_backbone_layer():
+@pytest.mark.parametrize("mixed_memory", [False, True])
+def test_dropout_acts_with_one_backbone_layer(mixed_memory):
     torch.manual_seed(0)
-    model = CfC(3, 5, backbone_layers=1, backbone_dropout=0.5)
+    model = CfC(
+        3, 5, backbone_layers=1, backbone_dropout=0.5, mixed_memory=mixed_memory
+    )
     x = torch.randn(2, 6, 3)
     assert not torch.equal(model(x)[0], model(x)[0])
     model.eval()
