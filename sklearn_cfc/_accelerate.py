@@ -4,6 +4,9 @@ Loaded only when an estimator's ``accelerator`` is set. skorch's
 :class:`~skorch.hf.AccelerateMixin` prepares the module (DDP), the optimizer
 and every data loader; the pieces here keep what each process decides in
 step with the others, and make the fitted net a plain single-process one.
+:class:`_AcceleratedTraining` extends ``_skorch._Training`` with them; this
+module imports from ``_skorch`` and nothing imports it but the estimators'
+base, when an accelerator is set.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import torch
 from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
 from skorch.hf import AccelerateMixin
 
-from ._base import (
+from ._skorch import (
     _BucketLoader,
     _BucketSampler,
-    _resolve_device,
     _StopOnDivergence,
+    _Training,
     _WeightedNet,
+    resolve_device,
 )
 
 
@@ -244,11 +248,11 @@ def _accelerated_device(accelerator, device):
     and ``device`` may only be "auto" or agree with that choice.
     """
     if not accelerator.device_placement:
-        return _resolve_device(device)
+        return resolve_device(device)
     placed = torch.device(_placed_device(accelerator))
     if isinstance(device, str) and device == "auto":
         return str(placed)
-    wanted = torch.device(_resolve_device(device))
+    wanted = torch.device(resolve_device(device))
     if wanted.type != placed.type or wanted.index not in (None, placed.index):
         raise ValueError(
             f"device={str(device)!r} conflicts with the accelerator, which places "
@@ -316,25 +320,45 @@ def _agree_across_processes(accelerator, seed, dataset):
     return int(every[0, 4])
 
 
-def accelerated_parts(accelerator, device):
-    """What ``_make_net`` builds a net from when ``accelerator`` trains it.
+class _AcceleratedTraining(_Training):
+    """:class:`~sklearn_cfc._skorch._Training` data-parallel over processes.
 
-    The same keys as its plain parts: the net class and loader that
-    accelerate can wrap and shard, stopping and clipping that decide on
-    numbers shared by all processes, the loss averaging that must run before
-    every callback deciding on the losses, and the net's own parameters.
+    The net class and loader that accelerate can wrap and shard, stopping
+    and clipping that decide on numbers shared by all processes, the loss
+    averaging that must run before every callback deciding on the losses,
+    the device accelerate places the model on, one seed for all, and
+    printing by the main process only.
     """
-    net_params = dict(
-        device=None if accelerator.device_placement else device,  # mixin's rule
-        accelerator=accelerator,
-        unwrap_after_train=False,  # _AcceleratedNet unwraps after callbacks
-        callbacks__print_log__sink=print,  # picklable, unlike accelerator.print
-    )
-    return dict(
-        net_class=_AcceleratedNet,
-        loader=_ShardableBucketLoader,
-        stop_on_divergence=_StopOnDivergenceEverywhere,
-        clip=_ClipGradNormEverywhere,
-        first_callbacks=[("average_losses", _AverageLossesOverProcesses())],
-        net_params=net_params,
-    )
+
+    net_class = _AcceleratedNet
+    loader = _ShardableBucketLoader
+    stop_on_divergence = _StopOnDivergenceEverywhere
+    clip = _ClipGradNormEverywhere
+
+    def __init__(self, accelerator):
+        self.accelerator = accelerator
+
+    def check(self):
+        _check_accelerator(self.accelerator)
+
+    def device(self, device):
+        return _accelerated_device(self.accelerator, device)
+
+    def agree(self, seed, dataset):
+        return _agree_across_processes(self.accelerator, seed, dataset)
+
+    def prints(self, verbose):
+        return verbose if self.accelerator.is_main_process else 0
+
+    def net_params(self, device):
+        return dict(
+            # the mixin's rule: None while accelerate places the module
+            device=None if self.accelerator.device_placement else device,
+            accelerator=self.accelerator,
+            unwrap_after_train=False,  # _AcceleratedNet unwraps after callbacks
+            callbacks__print_log__sink=print,  # picklable, unlike accelerator.print
+        )
+
+    def callbacks(self, **settings):
+        average = ("average_losses", _AverageLossesOverProcesses())
+        return [average, *super().callbacks(**settings)]

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch, check_random_state
 
-from .panel import Panel, from_long, to_panel
+from .panel import Panel, from_long, input_format, to_panel
 
 __all__ = [
     "PHYSIONET2012_STATIC",
@@ -461,8 +461,10 @@ def make_irregular(X, drop=0.3, *, per_channel=False, random_state=None):
     ``per_channel=True``, single values are removed instead, so channels
     are observed at different times.
 
-    The result has the format of ``X``: numpy input gets NaN at the
-    dropped steps (with step-index time, a NaN step is a gap), lists of
+    The result has the format of ``X`` (see
+    :func:`~sklearn_cfc.panel.input_format`): numpy input and wide
+    DataFrames get NaN at the dropped steps (with step-index time, a NaN
+    step is a gap), lists of
     DataFrames and MultiIndex frames lose the rows, lists of arrays get
     NaN, a :class:`~sklearn_cfc.panel.Panel` gives a Panel. The same data
     in any format, with the same ``random_state``, loses the same
@@ -498,75 +500,105 @@ def make_irregular(X, drop=0.3, *, per_channel=False, random_state=None):
     """
     if not (isinstance(drop, Real) and 0 <= drop < 1):
         raise ValueError(f"drop must be a float in [0, 1); got {drop!r} instead.")
-    rng = check_random_state(random_state)
-    if isinstance(X, Panel):
-        frames = make_irregular(
-            X.to_frames(), drop, per_channel=per_channel, random_state=rng
-        )
-        out = to_panel(frames)
-        return Panel(
-            out.values,
-            out.times,
-            out.mask,
-            out.lengths,
-            X.channels,
-            X.instance_ids,
-            X.time_unit,
-        )
-    if isinstance(X, np.ndarray):
-        arr = np.array(X, dtype=np.float64)
-        squeeze = arr.ndim == 2
-        if squeeze:
-            arr = arr[:, None, :]
-        if arr.ndim != 3:
-            raise ValueError(f"numpy X must be 2D or 3D; got shape {X.shape}.")
-        blocks = list(arr.transpose(0, 2, 1))  # (T, C) per instance
-        hits = _drop_rows(blocks, drop, per_channel, rng)
-        for block, hit in zip(blocks, hits):
-            block[hit] = np.nan  # views into arr
-        return arr[:, 0, :] if squeeze else arr
-    if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
-        to_panel(X)  # validates
-        codes = pd.factorize(X.index.get_level_values(0))[0]
-        order = np.argsort(codes, kind="stable")  # instance after instance
-        values = X.to_numpy(dtype=np.float64, na_value=np.nan)[order]
-        blocks = np.split(values, np.cumsum(np.bincount(codes))[:-1])
-        flat = np.concatenate(_drop_rows(blocks, drop, per_channel, rng))
-        hit = np.zeros(flat.shape, dtype=bool)
-        hit[order] = flat
-        return X.mask(hit) if per_channel else X[~hit]
-    if isinstance(X, pd.DataFrame):  # nested_univ
-        frames = [
-            pd.concat(list(row), axis=1, keys=X.columns)
-            for row in X.itertuples(index=False)
-        ]
-        frames = make_irregular(frames, drop, per_channel=per_channel, random_state=rng)
-        return pd.DataFrame(
-            {
-                c: [f[c].dropna() if per_channel else f[c] for f in frames]
-                for c in X.columns
-            },
-            index=X.index,
-        )
-    if (
-        isinstance(X, (list, tuple))
-        and len(X)
-        and isinstance(X[0], (pd.DataFrame, pd.Series))
-    ):
-        to_panel(X)  # validates
-        blocks = [f.to_numpy(dtype=np.float64, na_value=np.nan) for f in X]
-        blocks = [b[:, None] if b.ndim == 1 else b for b in blocks]
-        hits = _drop_rows(blocks, drop, per_channel, rng)
-        if per_channel:
-            return [f.mask(h.reshape(f.shape)) for f, h in zip(X, hits)]
-        return [f[~h] for f, h in zip(X, hits)]
-    if isinstance(X, (list, tuple)):
-        arrays = [np.array(a, dtype=np.float64) for a in X]
-        blocks = [(a[None, :] if a.ndim == 1 else a).T for a in arrays]
-        hits = _drop_rows(blocks, drop, per_channel, rng)
-        for block, hit in zip(blocks, hits):
-            block[hit] = np.nan
-        return arrays
-    raise TypeError(
-        f"make_irregular needs a format accepted by to_panel; got {type(X).__name__}."
+    try:
+        fmt = input_format(X)
+    except TypeError:
+        raise TypeError(
+            "make_irregular needs a format accepted by to_panel; got "
+            f"{type(X).__name__}."
+        ) from None
+    return _DROPPERS[fmt](X, drop, per_channel, check_random_state(random_state))
+
+
+def _irregular_panel(X, drop, per_channel, rng):
+    frames = _irregular_frames(X.to_frames(), drop, per_channel, rng)
+    out = to_panel(frames)
+    return Panel(
+        out.values,
+        out.times,
+        out.mask,
+        out.lengths,
+        X.channels,
+        X.instance_ids,
+        X.time_unit,
     )
+
+
+def _irregular_numpy(X, drop, per_channel, rng):
+    arr = np.array(X, dtype=np.float64)
+    squeeze = arr.ndim == 2
+    if squeeze:
+        arr = arr[:, None, :]
+    if arr.ndim != 3:
+        raise ValueError(f"numpy X must be 2D or 3D; got shape {np.shape(X)}.")
+    blocks = list(arr.transpose(0, 2, 1))  # (T, C) per instance
+    hits = _drop_rows(blocks, drop, per_channel, rng)
+    for block, hit in zip(blocks, hits):
+        block[hit] = np.nan  # views into arr
+    return arr[:, 0, :] if squeeze else arr
+
+
+def _irregular_multiindex(X, drop, per_channel, rng):
+    if isinstance(X, pd.Series):
+        out = _irregular_multiindex(X.to_frame(), drop, per_channel, rng)
+        return out.iloc[:, 0].rename(X.name)
+    to_panel(X)  # validates
+    codes = pd.factorize(X.index.get_level_values(0))[0]
+    order = np.argsort(codes, kind="stable")  # instance after instance
+    values = X.to_numpy(dtype=np.float64, na_value=np.nan)[order]
+    blocks = np.split(values, np.cumsum(np.bincount(codes))[:-1])
+    flat = np.concatenate(_drop_rows(blocks, drop, per_channel, rng))
+    hit = np.zeros(flat.shape, dtype=bool)
+    hit[order] = flat
+    return X.mask(hit) if per_channel else X[~hit]
+
+
+def _irregular_nested(X, drop, per_channel, rng):
+    frames = [
+        pd.concat(list(row), axis=1, keys=X.columns)
+        for row in X.itertuples(index=False)
+    ]
+    frames = _irregular_frames(frames, drop, per_channel, rng)
+    return pd.DataFrame(
+        {
+            c: [f[c].dropna() if per_channel else f[c] for f in frames]
+            for c in X.columns
+        },
+        index=X.index,
+    )
+
+
+def _irregular_wide(X, drop, per_channel, rng):
+    out = _irregular_numpy(X.to_numpy(dtype=np.float64), drop, per_channel, rng)
+    return pd.DataFrame(out, index=X.index, columns=X.columns)
+
+
+def _irregular_frames(X, drop, per_channel, rng):
+    to_panel(X)  # validates
+    blocks = [f.to_numpy(dtype=np.float64, na_value=np.nan) for f in X]
+    blocks = [b[:, None] if b.ndim == 1 else b for b in blocks]
+    hits = _drop_rows(blocks, drop, per_channel, rng)
+    if per_channel:
+        return [f.mask(h.reshape(f.shape)) for f, h in zip(X, hits)]
+    return [f[~h] for f, h in zip(X, hits)]
+
+
+def _irregular_arrays(X, drop, per_channel, rng):
+    arrays = [np.array(a, dtype=np.float64) for a in X]
+    blocks = [(a[None, :] if a.ndim == 1 else a).T for a in arrays]
+    hits = _drop_rows(blocks, drop, per_channel, rng)
+    for block, hit in zip(blocks, hits):
+        block[hit] = np.nan
+    return arrays
+
+
+# make_irregular for each format input_format tells apart
+_DROPPERS = {
+    "Panel": _irregular_panel,
+    "numpy": _irregular_numpy,
+    "pd-multiindex": _irregular_multiindex,
+    "nested_univ": _irregular_nested,
+    "pd-wide": _irregular_wide,
+    "df-list": _irregular_frames,
+    "np-list": _irregular_arrays,
+}

@@ -9,117 +9,34 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.stats import norm
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import Interval
 from sktime.forecasting.base import BaseForecaster
-from torch import nn
 
-from ._base import _BaseCfC, _make_net, _resolve_device, _train_net
-from .nn import CfC
-from .panel._time import index_to_float
+from ._base import _CfCBase
+from ._skorch import _PanelDataset
+from .nn import CfCForecastNetwork, MaskedGaussianNLLLoss
+from .panel import (
+    PanelEncoder,
+    bucket_batches,
+    forecast_windows,
+    series_to_panel,
+    training_windows,
+)
 
 __all__ = ["CfCForecaster"]
 
-_MIN_SCALE = 1e-3  # lower bound of the predicted standard deviation (scaled units)
+_PREDICT_BATCH = 512  # windows per forward pass at prediction time
+# forward arguments of the forecast network -> fields of ForecastWindows
+_WINDOW_INPUTS = {
+    "inputs": "context",
+    "dt": "context_dt",
+    "lengths": "lengths",
+    "query": "query",
+    "query_dt": "query_dt",
+}
 
 
-class _ForecastNetwork(nn.Module):
-    """The CfC core reads a context; each forecast is one step from its end.
-
-    Every forecast time is reached from the state after the context's last
-    observation by a single closed-form step over the whole gap, so a
-    forecast never depends on which other times are requested.
-    """
-
-    def __init__(self, n_inputs, n_outputs, units, **cfc_params):
-        super().__init__()
-        self.cfc = CfC(n_inputs, units, **cfc_params)
-        self.head = nn.Linear(units, 2 * n_outputs)
-
-    def forward(self, x, dt, lengths, q_x, q_dt, sample_weight=None):
-        _, state = self.cfc(x, dt, lengths)
-        B, Q, F = q_x.shape
-        if isinstance(state, tuple):  # mixed memory: (h, c)
-            state = tuple(s.repeat_interleave(Q, 0) for s in state)
-        else:
-            state = state.repeat_interleave(Q, 0)
-        out, _ = self.cfc(q_x.reshape(B * Q, 1, F), q_dt.reshape(B * Q, 1), None, state)
-        return self.head(out.reshape(B, Q, -1))
-
-
-class _WindowDataset(torch.utils.data.Dataset):
-    """Training windows: a context and the forecasts to make after it."""
-
-    def __init__(self, x, dt, lengths, q_x, q_dt, y):
-        self.x, self.dt, self.lengths = x, dt, lengths
-        self.q_x, self.q_dt, self.y = q_x, q_dt, y
-
-    def __len__(self):
-        return len(self.lengths)
-
-    def __getitem__(self, index):
-        return self.__getitems__([index])
-
-    def __getitems__(self, indices):
-        idx = np.asarray(indices, dtype=np.intp)
-        lengths = self.lengths[idx]
-        T = max(1, int(lengths.max()))
-        X = {
-            "x": torch.from_numpy(self.x[idx, :T]),
-            "dt": torch.from_numpy(self.dt[idx, :T]),
-            "lengths": torch.from_numpy(lengths),
-            "q_x": torch.from_numpy(self.q_x[idx]),
-            "q_dt": torch.from_numpy(self.q_dt[idx]),
-        }
-        return X, torch.from_numpy(self.y[idx])
-
-
-def _pad(rows, width, fill=0.0):
-    """Stack arrays of unequal length (first dim) into one padded array."""
-    rest = rows[0].shape[1:]
-    out = np.full((len(rows), width, *rest), fill, dtype=np.float32)
-    for i, row in enumerate(rows):
-        out[i, : len(row)] = row
-    return out
-
-
-class _GaussianNLL(nn.Module):
-    """Negative log-likelihood of the observed targets, one value per window.
-
-    ``y_true`` holds NaN where there is nothing to predict (context steps,
-    padding, missing values); those positions do not count.
-    """
-
-    def __init__(self, reduction="none"):
-        super().__init__()
-        self.reduction = reduction
-
-    def forward(self, y_pred, y_true):
-        d = y_true.shape[-1]
-        y_true = y_true[:, : y_pred.shape[1]]
-        mean, scale = y_pred[..., :d], _scale(y_pred[..., d:])
-        observed = torch.isfinite(y_true)
-        z = (torch.where(observed, y_true, mean) - mean) / scale
-        nll = (0.5 * z * z + torch.log(scale)) * observed
-        count = observed.sum((1, 2))
-        return nll.sum((1, 2)) / count.clamp_min(1)
-
-
-def _scale(raw):
-    return nn.functional.softplus(raw) + _MIN_SCALE
-
-
-class _Series:
-    """One series of the panel: its key, time index, values and exogenous data."""
-
-    def __init__(self, key, index, values, exog):
-        self.key = key
-        self.index = index
-        self.values = values  # (n, d) float64, NaN = missing
-        self.exog = exog  # (n, k) float64 or None
-
-
-class CfCForecaster(BaseForecaster):
+class CfCForecaster(_CfCBase, BaseForecaster):
     """Forecast (irregularly observed) series at any future timestamps with CfC.
 
     One global closed-form continuous-time network (Hasani et al., 2022) is
@@ -133,10 +50,14 @@ class CfCForecaster(BaseForecaster):
     any absolute ``fh`` works.
 
     Training uses every cutoff of every series: the observations before it
-    are the context and the next ``horizon`` observations are the targets,
-    each series scaled by its own mean and standard deviation. Exogenous
-    ``X`` enters as extra inputs at observed and at forecast times (so future
-    ``X`` must be given to ``predict`` when ``X`` was given to ``fit``).
+    are the context and the next ``horizon`` observations are the targets.
+    Each series is divided by its own standard deviation (per variable), and
+    each window is taken relative to its level, the last values observed
+    before the cutoff: the network forecasts changes from the level, so a
+    series' mean plays no part. Exogenous ``X`` enters, scaled by its mean
+    and standard deviation in ``fit``, as extra inputs at observed and at
+    forecast times (so future ``X`` must be given to ``predict`` when ``X``
+    was given to ``fit``). See :func:`sklearn_cfc.panel.training_windows`.
 
     Missing values in ``y`` are allowed: a time where every variable is
     missing is not an observation (the model sees the longer gap instead), and
@@ -209,6 +130,16 @@ class CfCForecaster(BaseForecaster):
         Median gap between consecutive observations in ``fit`` (in the
         index's units; nanoseconds for datetimes); elapsed times are divided
         by it.
+    encoder_ : sklearn_cfc.panel.PanelEncoder
+        Fitted on the series in ``fit`` (variables, then exogenous
+        columns): the time scale, and the mean and standard deviation of
+        the exogenous columns.
+    series_scale_ : dict
+        Each series' standard deviation of every variable (1 where it is 0
+        or undefined), by series key (a tuple of its instance levels; None
+        for a single series).
+    horizon_ : int
+        The number of targets per training window.
     device_ : str
         The device used for training.
 
@@ -255,25 +186,13 @@ class CfCForecaster(BaseForecaster):
     }
 
     _parameter_constraints = {
-        **{
-            k: v
-            for k, v in _BaseCfC._parameter_constraints.items()
-            if k
-            not in (
-                "early_stopping",
-                "validation_fraction",
-                "scale",
-                "time_channel",
-                "time_unit",
-                "dt_scale",
-                "running_stats",
-                "warm_start",
-            )
-        },
+        **_CfCBase._parameter_constraints,
         "context_length": [Interval(Integral, 1, None, closed="left")],
         "horizon": [Interval(Integral, 1, None, closed="left"), None],
         "update_epochs": [Interval(Integral, 1, None, closed="left")],
     }
+    _module = CfCForecastNetwork
+    _criterion = MaskedGaussianNLLLoss
 
     def __init__(
         self,
@@ -332,164 +251,92 @@ class CfCForecaster(BaseForecaster):
         self.set_config(remember_data=True)
 
     # ------------------------------------------------------------ data
-    @staticmethod
-    def _split(y, X):
-        """The panel as a list of :class:`_Series` (X aligned to y's times)."""
-        if isinstance(y.index, pd.MultiIndex):
-            levels = list(range(y.index.nlevels - 1))
-            groups = [
-                (key if isinstance(key, tuple) else (key,), frame.droplevel(levels))
-                for key, frame in y.groupby(level=levels, sort=False)
-            ]
-        else:
-            groups = [(None, y)]
-        series = []
-        for key, frame in groups:
-            exog = None
-            if X is not None:
-                exog = _at(_rows_of(X, key), frame.index)
-            values = frame.to_numpy(dtype=np.float64)
-            series.append(_Series(key, frame.index, values, exog))
-        return series
-
-    def _times(self, index):
-        """Float timestamps of an index, relative to the first fitted time."""
-        times, kind = index_to_float(index, 1.0)
-        if self._time_kind is not None and kind != self._time_kind:
-            raise TypeError(
-                f"The time index has {kind} timestamps, but {type(self).__name__} "
-                f"was fitted on {self._time_kind} timestamps."
+    def _series(self, y, X):
+        """The series as a panel (and their keys), each with 2 observations."""
+        panel, keys = series_to_panel(y, X)
+        short = np.flatnonzero(panel.lengths < 2)
+        if len(short):
+            key = keys[short[0]]
+            where = "the series" if key is None else f"series {_name(key)}"
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 observed time points "
+                f"per series (a context and a target); {where} has "
+                f"{int(panel.lengths[short[0]])}."
             )
-        return times - self._time_origin
+        return panel, keys
 
-    def _prepare(self, series, first):
-        """Observed rows of each series: times, scaled values, masks, features."""
-        prepared = []
-        for s in series:
-            observed = ~np.all(np.isnan(s.values), axis=1)
-            where = "the series" if s.key is None else f"series {_name(s.key)}"
-            if observed.sum() < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs at least 2 observed time points "
-                    f"per series (a context and a target); {where} has "
-                    f"{int(observed.sum())}."
-                )
-            times = self._times(s.index)[observed]
-            if np.any(np.diff(times) <= 0):
-                raise ValueError(
-                    f"The time index of {where} is not strictly increasing; sort "
-                    "it and remove duplicate timestamps."
-                )
-            values = s.values[observed]
-            if first or s.key not in self._y_stats:
-                with warnings.catch_warnings():  # a never-observed variable
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    std = np.nanstd(values, axis=0)
-                self._y_stats[s.key] = np.where(np.isfinite(std) & (std > 0), std, 1.0)
-            scaled = values / self._y_stats[s.key]
-            exog = None if s.exog is None else s.exog[observed]
-            prepared.append((s.key, times, scaled, exog))
-        return prepared
+    def _series_scales(self, panel, keys, *, learn=True):
+        """Each series' scale: its standard deviation of every variable.
 
-    def _features(self, values, exog, query):
-        """Per-step network inputs: [y, y mask, X, X mask, is-forecast].
-
-        ``values`` are a window's scaled values relative to its level (the
-        last observed value before the forecast); forecast steps carry no
-        value and a zero mask.
+        Series seen before keep the scale they were first given; ``learn``
+        records those of new series.
         """
-        n = len(values)
-        if query:
-            parts = [np.zeros_like(values), np.zeros_like(values)]
-        else:
-            mask = np.isfinite(values)
-            parts = [np.nan_to_num(_ffill(values)), mask]
-        if self._n_exog:
-            x = (exog - self._x_mean) / self._x_scale
-            parts += [np.nan_to_num(_ffill(x)), np.isfinite(x)]
-        parts.append(np.full((n, 1), float(query)))
-        return np.concatenate(parts, axis=1).astype(np.float32)
+        d = len(self.columns_)
+        scales = dict(self.series_scale_)
+        new = [i for i, key in enumerate(keys) if key not in scales]
+        if new:
+            values = panel.values[new, :, :d].astype(np.float64)
+            with warnings.catch_warnings():  # a never-observed variable
+                warnings.simplefilter("ignore", RuntimeWarning)
+                std = np.nanstd(values, axis=1)
+            std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+            scales.update((keys[i], row) for i, row in zip(new, std))
+            if learn:
+                self.series_scale_ = scales
+        return np.stack([scales[key] for key in keys])
 
-    def _windows(self, prepared):
-        """Training windows: each cutoff's context and the next observations."""
-        L, H = self.context_length, self._horizon
-        ctx, ctx_dt, lengths, qry, qry_dt, targets = [], [], [], [], [], []
-        for _, times, scaled, exog in prepared:
-            gaps = np.diff(times, prepend=times[0]) / self.dt_scale_
-            levels = np.nan_to_num(_ffill(scaled))
-            n = len(times)
-            for c in range(1, n):
-                start, end = max(0, c - L), min(n, c + H)
-                level = levels[c - 1]
-                x_ctx = None if exog is None else exog[start:c]
-                x_qry = None if exog is None else exog[c:end]
-                ctx.append(self._features(scaled[start:c] - level, x_ctx, False))
-                ctx_dt.append(gaps[start:c])
-                lengths.append(c - start)
-                qry.append(self._features(scaled[c:end], x_qry, True))
-                qry_dt.append((times[c:end] - times[c - 1]) / self.dt_scale_)
-                targets.append(scaled[c:end] - level)
-        W = max(lengths)
-        return _WindowDataset(
-            _pad(ctx, W),
-            _pad(ctx_dt, W),
-            np.asarray(lengths, dtype=np.int64),
-            _pad(qry, H),
-            _pad(qry_dt, H),
-            _pad(targets, H, fill=np.nan),
+    def _window_settings(self):
+        d = len(self.columns_)
+        return dict(
+            n_targets=d,
+            context_length=self.context_length,
+            dt_scale=self.dt_scale_,
+            covariate_mean=self.encoder_.mean_[d:],
+            covariate_scale=self.encoder_.scale_[d:],
         )
+
+    def _training_data(self, panel, keys):
+        """Every training window of the series, as a dataset."""
+        windows = training_windows(
+            panel,
+            horizon=self.horizon_,
+            scale=self._series_scales(panel, keys),
+            **self._window_settings(),
+        )
+        return _PanelDataset(windows, windows.target, inputs=_WINDOW_INPUTS)
 
     # ------------------------------------------------------------- fit
     def _fit(self, y, X=None, fh=None):
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            self.get_params(deep=False),
-            caller_name=type(self).__name__,
-        )
-        self._time_kind = None
-        self._time_origin = 0.0
-        first_index = y.index.get_level_values(-1)
-        origin, self._time_kind = index_to_float(first_index[:1], 1.0)
-        self._time_origin = float(origin[0])
-        self._columns = list(y.columns)
-        self._n_exog = 0 if X is None else X.shape[1]
-        if X is not None:
-            x = X.to_numpy(dtype=np.float64)
-            mean, std = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
-            self._x_mean = np.where(np.isfinite(mean), mean, 0.0)
-            self._x_scale = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+        self._validate_params()
         if self.horizon is not None:
-            self._horizon = self.horizon
+            self.horizon_ = self.horizon
         elif fh is not None:
-            self._horizon = max(1, len(fh))
+            self.horizon_ = max(1, len(fh))
         else:
-            self._horizon = 12
-        self._y_stats = {}
-        prepared = self._prepare(self._split(y, X), first=True)
-        gaps = np.concatenate([np.diff(times) for _, times, _, _ in prepared])
-        self.dt_scale_ = float(np.median(gaps)) if len(gaps) else 1.0
-        self.device_ = _resolve_device(self.device)
-        self._seed = check_random_state(self.random_state).randint(2**31 - 1)
-        n_inputs = 2 * len(self._columns) + 2 * self._n_exog + 1
-        self.net_ = _make_net(
-            self,
-            module=_ForecastNetwork,
-            module_params=dict(n_inputs=n_inputs, n_outputs=len(self._columns)),
-            criterion=_GaussianNLL,
-        )
-        self._train(self._windows(prepared), first=True, epochs=None)
+            self.horizon_ = 12
+        self.columns_ = list(y.columns)
+        self.n_exog_ = 0 if X is None else X.shape[1]
+        panel, keys = self._series(y, X)
+        # the time scale, and the scaling of the exogenous columns
+        self.encoder_ = PanelEncoder().fit(panel)
+        self.dt_scale_ = self.encoder_.dt_scale_
+        self.series_scale_ = {}
+        dataset = self._training_data(panel, keys)
+        training = self._training()
+        self._init_device_and_seed(training)
+        d = len(self.columns_)
+        n_inputs = 2 * (d + self.n_exog_) + 1
+        self.net_ = self._make_net(training, dict(n_inputs=n_inputs, n_outputs=d))
+        self._train(dataset, first=True)
         return self
 
-    def _train(self, dataset, first, epochs):
-        _train_net(self, dataset, None, first=first, epochs=epochs)
-        self.history_ = self.net_.history
-        self.n_iter_ = sum("train_loss" in row for row in self.net_.history)
-
     def _update(self, y, X=None, update_params=True):
-        if not update_params:
+        panel, keys = self._series(self._y, self._X)
+        if not update_params:  # new series only get their scale
+            self._series_scales(panel, keys)
             return self
-        prepared = self._prepare(self._split(self._y, self._X), first=False)
-        self._train(self._windows(prepared), first=False, epochs=self.update_epochs)
+        dataset = self._training_data(panel, keys)
+        self._train(dataset, first=False, epochs=self.update_epochs)
         return self
 
     # --------------------------------------------------------- predict
@@ -501,99 +348,71 @@ class CfCForecaster(BaseForecaster):
         times are one-step-ahead forecasts, each from the observations
         strictly before it (a time at or before a series' first observation
         has no context and is forecast at the level of that first
-        observation).
+        observation). See :func:`sklearn_cfc.panel.forecast_windows`.
         """
         fh_abs = fh.to_absolute_index(self.cutoff)
-        query_times = self._times(fh_abs)
-        order = np.argsort(query_times, kind="stable")
-        if np.any(np.diff(query_times[order]) <= 0):
-            raise ValueError("fh contains duplicate time points.")
-        sorted_times = query_times[order]
-        prepared = self._prepare(self._split(self._y, self._X), first=False)
-        keys = [p[0] for p in prepared]
-        exog = self._exog_at(X, fh_abs, keys) if self._n_exog else None
-        L, d = self.context_length, len(self._columns)
-        jobs = []  # (series position, context end, query positions in sorted fh)
-        for i, (key, times, scaled, _) in enumerate(prepared):
-            ends = np.searchsorted(times, sorted_times, side="left")
-            future = np.flatnonzero(ends == len(times))
-            if len(future):
-                jobs.append((i, len(times), future))
-            jobs += [
-                (i, int(ends[q]), np.array([q]))
-                for q in np.flatnonzero(ends < len(times))
-            ]
-        ctx, ctx_dt, lengths, qry, qry_dt, levels = [], [], [], [], [], []
-        for i, end, queries in jobs:
-            key, times, scaled, series_exog = prepared[i]
-            start = max(0, end - L)
-            filled = _ffill(scaled)
-            level = (
-                filled[end - 1]
-                if end
-                else filled[np.argmax(np.isfinite(scaled).any(1))]
-            )
-            level = np.nan_to_num(level)
-            x_ctx = None if series_exog is None else series_exog[start:end]
-            ctx.append(self._features(scaled[start:end] - level, x_ctx, False))
-            gaps = np.diff(times[start:end], prepend=times[max(0, start - 1)])
-            ctx_dt.append(gaps / self.dt_scale_)
-            lengths.append(end - start)
-            q_exog = None
-            if exog is not None:
-                q_exog = exog[key][order][queries]
-                if np.isnan(q_exog).any():
-                    raise ValueError(
-                        f"X has missing values at forecast times of series "
-                        f"{_name(key)}; future exogenous values must be known."
-                    )
-            qry.append(self._features(np.zeros((len(queries), d)), q_exog, True))
-            last = times[end - 1] if end else sorted_times[queries][0]
-            qry_dt.append((sorted_times[queries] - last) / self.dt_scale_)
-            levels.append(level)
-        W, Q_max = max(1, max(lengths)), max(len(q) for _, _, q in jobs)
+        panel, keys = self._series(self._y, self._X)
+        scale = self._series_scales(panel, keys, learn=False)
+        covariates = self._exog_at(X, fh_abs, keys) if self.n_exog_ else None
+        windows = forecast_windows(
+            panel,
+            fh_abs,
+            scale=scale,
+            covariates=covariates,
+            **self._window_settings(),
+        )
+        out = self._forward_windows(windows)
+        d = len(self.columns_)
+        valid = windows.position >= 0
+        series = np.broadcast_to(windows.instance[:, None], valid.shape)[valid]
+        at = windows.position[valid]
+        means = np.empty((len(panel), len(fh_abs), d))
+        scales = np.empty((len(panel), len(fh_abs), d))
+        means[series, at] = (out[..., :d] + windows.level[:, None, :])[valid]
+        means[series, at] *= scale[series]
+        scales[series, at] = out[..., d:][valid] * scale[series]
+        return means, scales, keys, fh_abs
+
+    def _forward_windows(self, windows):
+        """Network outputs (float64) of every window, batch by batch."""
         module = self.net_.module_
         module.eval()
         device = self.net_.device
+        out = np.empty((len(windows), windows.query.shape[1], 2 * len(self.columns_)))
         with torch.no_grad():
-            out = module(
-                torch.from_numpy(_pad(ctx, W)).to(device),
-                torch.from_numpy(_pad(ctx_dt, W)).to(device),
-                torch.as_tensor(lengths).to(device),
-                torch.from_numpy(_pad(qry, Q_max)).to(device),
-                torch.from_numpy(_pad(qry_dt, Q_max)).to(device),
-            ).cpu()
-        Q = len(query_times)
-        means = np.empty((len(prepared), Q, d))
-        scales = np.empty((len(prepared), Q, d))
-        for n, (i, _, queries) in enumerate(jobs):
-            step = out[n, : len(queries)]
-            sd = self._y_stats[prepared[i][0]]
-            means[i, order[queries]] = (step[:, :d].double().numpy() + levels[n]) * sd
-            scales[i, order[queries]] = _scale(step[:, d:]).double().numpy() * sd
-        return means, scales, keys, fh_abs
+            for idx in bucket_batches(windows.lengths, _PREDICT_BATCH):
+                batch = windows.take(idx)
+                inputs = {
+                    name: torch.from_numpy(getattr(batch, field)).to(device)
+                    for name, field in _WINDOW_INPUTS.items()
+                }
+                out[idx] = module(**inputs).cpu().double().numpy()
+        return out
 
     def _exog_at(self, X, fh_abs, keys):
-        """Exogenous values at the forecast times, per series key.
+        """Exogenous values at the forecast times, (n_series, len(fh), n_exog).
 
         Values passed to ``predict`` take precedence over those seen in
         ``fit`` and ``update`` (which cover in-sample times).
         """
         known = [frame for frame in (X, self._X) if frame is not None]
-        out = {}
-        for key in keys:
-            merged = np.full((len(fh_abs), self._n_exog), np.nan)
+        out = np.full((len(keys), len(fh_abs), self.n_exog_), np.nan)
+        for i, key in enumerate(keys):
             for frame in known:
-                merged = np.where(
-                    np.isnan(merged), _at(_rows_of(frame, key), fh_abs), merged
+                out[i] = np.where(
+                    np.isnan(out[i]), _at(_rows_of(frame, key), fh_abs), out[i]
                 )
-            if X is None and np.isnan(merged).any():
+            if X is None and np.isnan(out[i]).any():
                 raise ValueError(
                     f"{type(self).__name__} was fitted with exogenous X, so "
                     "predict needs X at the forecast times too (known future "
                     "values); pass X covering fh."
                 )
-            out[key] = merged
+            if np.isnan(out[i]).any():
+                raise ValueError(
+                    f"X has missing values at forecast times of series "
+                    f"{_name(key)}; future exogenous values must be known."
+                )
         return out
 
     def _frame(self, keys, fh_abs, data, columns):
@@ -607,11 +426,11 @@ class CfCForecaster(BaseForecaster):
 
     def _predict(self, fh, X=None):
         mean, _, keys, fh_abs = self._gaussian(fh, X)
-        return self._frame(keys, fh_abs, mean, self._columns)
+        return self._frame(keys, fh_abs, mean, self.columns_)
 
     def _predict_quantiles(self, fh, X, alpha):
         mean, scale, keys, fh_abs = self._gaussian(fh, X)
-        columns = pd.MultiIndex.from_product([self._columns, alpha])
+        columns = pd.MultiIndex.from_product([self.columns_, alpha])
         z = norm.ppf(alpha)
         # (series, steps, variables, alphas): increasing in alpha by construction
         values = mean[..., None] + scale[..., None] * z
@@ -658,18 +477,8 @@ class CfCForecaster(BaseForecaster):
         ]
 
 
-def _ffill(a):
-    """Forward-fill NaN down the rows of a 2D array (leading NaN stay NaN)."""
-    a = np.asarray(a, dtype=np.float64)
-    idx = np.where(np.isfinite(a), np.arange(len(a))[:, None], 0)
-    np.maximum.accumulate(idx, axis=0, out=idx)
-    filled = a[idx, np.arange(a.shape[1])]
-    filled[~np.isfinite(a) & (np.cumsum(np.isfinite(a), axis=0) == 0)] = np.nan
-    return filled
-
-
 def _rows_of(frame, key):
-    """The rows of one series (``key`` from :meth:`CfCForecaster._split`)."""
+    """The rows of one series (its ``key`` as ``series_to_panel`` gives it)."""
     if key is None:
         return frame
     return frame.loc[key if len(key) > 1 else key[0]]

@@ -23,7 +23,7 @@ from sklearn.base import clone
 import sklearn_cfc
 from sklearn_cfc import CfCClassifier, CfCRegressor
 from sklearn_cfc._accelerate import _ShardableBucketSampler
-from sklearn_cfc._base import _BucketSampler
+from sklearn_cfc._skorch import _BucketSampler
 
 needs_accelerate = pytest.mark.skipif(
     importlib.util.find_spec("accelerate") is None, reason="needs accelerate"
@@ -170,7 +170,7 @@ class TestInOneProcess:
         est.fit(X, y).fit(X, y)
         est.partial_fit(X, y)
         assert est.n_iter_ == 5
-        assert type(est.net_.module_).__name__ == "_CfCNetwork"  # unwrapped
+        assert type(est.net_.module_).__name__ == "CfCSequenceNetwork"  # unwrapped
         with pytest.raises(ValueError, match="trained with an accelerator, but"):
             est.set_params(accelerator=None).fit(X, y)
 
@@ -236,7 +236,7 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import gather_object
 
-from sklearn_cfc import CfCClassifier, CfCRegressor, _accelerate, _base
+from sklearn_cfc import CfCClassifier, CfCRegressor, _accelerate, _skorch
 
 out = Path(sys.argv[1])
 data = np.load(out / "data.npz")
@@ -245,7 +245,7 @@ params = json.loads((out / "params.json").read_text())
 # the training indices this process fetches, one list per epoch
 epochs = []
 sampler_iter = _accelerate._ShardableBucketSampler.__iter__
-getitems = _base._PanelDataset.__getitems__
+getitems = _skorch._PanelDataset.__getitems__
 
 
 def count_epochs(self):
@@ -259,19 +259,19 @@ def log_indices(self, indices):
 
 
 _accelerate._ShardableBucketSampler.__iter__ = count_epochs
-_base._PanelDataset.__getitems__ = log_indices
+_skorch._PanelDataset.__getitems__ = log_indices
 accelerator = Accelerator()
 clf = CfCClassifier(**params, accelerator=accelerator)
 clf.fit(data["X_train"], data["y_train"])
 _accelerate._ShardableBucketSampler.__iter__ = sampler_iter
-_base._PanelDataset.__getitems__ = getitems
+_skorch._PanelDataset.__getitems__ = getitems
 
 # DDP's gradient through the CfC core's autograd Function against the mean
 # of every process's own gradient, on different data per process
 module = accelerator.prepare(copy.deepcopy(clf.net_.module_))
 part = data["X_train"][accelerator.process_index :: 2][:16]
 encoded = clf.encoder_.transform(clf._to_panel(part))
-batch, _ = _base._PanelDataset(encoded).__getitems__(range(len(part)))
+batch, _ = _skorch._PanelDataset(encoded).__getitems__(range(len(part)))
 with module.no_sync():
     module(**batch).square().sum().backward()
 local = torch.cat([p.grad.flatten() for p in module.parameters()])

@@ -330,3 +330,16 @@ def test_make_irregular_same_drops_in_every_format(X, drop, per_channel, seed):
                 getattr(reference, field),
                 err_msg=f"{name}: {field}",
             )
+
+
+def test_make_irregular_wide_frames_and_multiindex_series():
+    wide = pd.DataFrame(np.arange(20.0).reshape(2, 10), index=["a", "b"])
+    out = make_irregular(wide, 0.3, random_state=0)
+    assert isinstance(out, pd.DataFrame) and out.index.equals(wide.index)
+    np.testing.assert_array_equal(
+        out.to_numpy(), make_irregular(wide.to_numpy(), 0.3, random_state=0)
+    )
+    index = pd.MultiIndex.from_product([[0, 1], range(5)])
+    series = pd.Series(np.arange(10.0), index=index, name="v")
+    out = make_irregular(series, 0.4, random_state=0)
+    assert isinstance(out, pd.Series) and out.name == "v" and len(out) == 6

@@ -267,11 +267,11 @@ class TestTraining:
             reg.predict(X)
 
     def test_keyboard_interrupt_leaves_a_usable_model(self, monkeypatch):
-        from sklearn_cfc import _base
+        from sklearn_cfc import _skorch
 
         X, y = _series()
         calls = {"n": 0}
-        original = _base._BucketSampler.__iter__
+        original = _skorch._BucketSampler.__iter__
 
         def interrupt_on_third_epoch(self):
             if self.shuffle:
@@ -280,7 +280,9 @@ class TestTraining:
                     raise KeyboardInterrupt
             return original(self)
 
-        monkeypatch.setattr(_base._BucketSampler, "__iter__", interrupt_on_third_epoch)
+        monkeypatch.setattr(
+            _skorch._BucketSampler, "__iter__", interrupt_on_third_epoch
+        )
         clf = CfCClassifier(**FAST, random_state=0).fit(X, y)
         assert clf.n_iter_ == 2
         assert clf.predict(X).shape == (len(X),)

@@ -2,11 +2,43 @@
 
 :class:`CfCCell` advances a hidden state by one observation and the time
 elapsed since the previous one; :class:`CfC` runs it over batches of
-irregularly timed, variable-length sequences with a fused loop. This
-subpackage imports torch only, never scikit-learn, skorch or pandas.
+irregularly timed, variable-length sequences with a fused loop. Heads turn
+its outputs into predictions (:class:`LinearHead`, :class:`GaussianHead`,
+with the loss :class:`MaskedGaussianNLLLoss`), and
+:class:`CfCSequenceNetwork` and :class:`CfCForecastNetwork` put core and
+head together. This subpackage imports torch only, never scikit-learn,
+skorch or pandas.
 """
 
-from ._cell import CfCCell
+from ._cell import ACTIVATIONS as _ACTIVATIONS
+from ._cell import MODES, CfCCell
 from ._cfc import CfC
+from ._heads import (
+    READOUTS,
+    CfCForecastNetwork,
+    CfCSequenceNetwork,
+    GaussianHead,
+    LinearHead,
+    MaskedGaussianNLLLoss,
+)
+from ._patch import patch_sequences, patched_size
 
-__all__ = ["CfC", "CfCCell"]
+#: Names of the closed-form updates ``mode`` accepts.
+MODES = tuple(MODES)
+#: Names of the backbone activations ``activation`` accepts.
+ACTIVATIONS = tuple(_ACTIVATIONS)
+
+__all__ = [
+    "ACTIVATIONS",
+    "MODES",
+    "READOUTS",
+    "CfC",
+    "CfCCell",
+    "CfCForecastNetwork",
+    "CfCSequenceNetwork",
+    "GaussianHead",
+    "LinearHead",
+    "MaskedGaussianNLLLoss",
+    "patch_sequences",
+    "patched_size",
+]

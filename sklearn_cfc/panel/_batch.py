@@ -1,4 +1,4 @@
-"""Length-bucketed batch order and trimmed batch slices (private)."""
+"""Length-bucketed batch order (private)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._encode import EncodedPanel
-from ._panel import Panel
-
-__all__ = ["bucket_batches", "take_batch"]
+__all__ = ["bucket_batches"]
 
 
 def bucket_batches(
@@ -90,33 +87,3 @@ def bucket_batches(
     if drop_last:
         batches = [b for b in batches if len(b) == batch_size]
     return batches
-
-
-def take_batch(data, indices):
-    """Slice a batch out of a panel, trimmed to the batch's longest series.
-
-    Parameters
-    ----------
-    data : Panel or EncodedPanel
-    indices : array-like of int
-        One entry of :func:`bucket_batches`, for instance.
-
-    Returns
-    -------
-    Panel or EncodedPanel
-        Same type as ``data``; ``n_timepoints`` is ``max(lengths[indices])``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_cfc.panel import PanelEncoder, take_batch, to_panel
-    >>> panel = to_panel([np.arange(6.0), np.arange(2.0), np.arange(3.0)])
-    >>> enc = PanelEncoder().fit_transform(panel)
-    >>> take_batch(enc, [1, 2]).inputs.shape
-    (2, 3, 3)
-    """
-    if isinstance(data, (Panel, EncodedPanel)):
-        return data.take(indices)
-    raise TypeError(
-        f"take_batch needs a Panel or an EncodedPanel; got {type(data).__name__}."
-    )

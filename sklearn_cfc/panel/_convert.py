@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from ._panel import Panel
 from ._time import NUMERIC, check_time_unit, format_time, index_to_float
 
-__all__ = ["to_panel", "check_y_length", "count_instances"]
+__all__ = ["to_panel", "check_y_length", "count_instances", "input_format"]
 
 
 # -- labels for messages ------------------------------------------------------
@@ -525,7 +525,6 @@ def _from_frames(X, time_channel, unit, unit_ns, ids=None):
     # pass 1, the hot part: one block of values and one index per instance;
     # column names are gathered here and compared in one vectorised step
     frame_type = pd.DataFrame
-    names0 = list(cols0) if cols0 is not None else None
     if time_channel is None and cols0 is not None and set(map(type, X)) == {frame_type}:
         blocks = [df.values for df in X]
         indexes = [df.index for df in X]
@@ -776,6 +775,95 @@ _FORMATS = (
 )
 
 
+def input_format(X):
+    """Which of the accepted panel formats ``X`` is in, without converting it.
+
+    The one place that tells the formats apart: :func:`to_panel`,
+    :func:`count_instances` and
+    :func:`~sklearn_cfc.datasets.make_irregular` dispatch on it.
+
+    Parameters
+    ----------
+    X : object
+
+    Returns
+    -------
+    str
+        One of (sktime's names where there is one):
+
+        - ``"Panel"``: a :class:`Panel`;
+        - ``"numpy"``: a numpy array or another array-like (tensors, xarray):
+          3D ``(n_instances, n_channels, n_timepoints)`` or 2D
+          ``(n_instances, n_timepoints)``;
+        - ``"np-list"``: a list or tuple of arrays (or nested lists of
+          numbers), one per instance;
+        - ``"df-list"``: a list or tuple of DataFrames or Series, one per
+          instance;
+        - ``"pd-multiindex"``: a DataFrame (or Series) with an
+          ``(instance, time)`` MultiIndex;
+        - ``"nested_univ"``: a DataFrame whose cells are Series;
+        - ``"pd-wide"``: any other DataFrame, one univariate series per row.
+
+    Raises
+    ------
+    TypeError
+        For anything else (sparse matrices included).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn_cfc.panel import input_format
+    >>> input_format(np.zeros((4, 2, 10))), input_format([pd.DataFrame({"x": [1.0]})])
+    ('numpy', 'df-list')
+    """
+    if isinstance(X, Panel):
+        return "Panel"
+    if isinstance(X, pd.DataFrame):
+        if isinstance(X.index, pd.MultiIndex):
+            return "pd-multiindex"
+        return "nested_univ" if _is_nested(X) else "pd-wide"
+    if isinstance(X, pd.Series) and isinstance(X.index, pd.MultiIndex):
+        return "pd-multiindex"
+    if isinstance(X, (list, tuple)):
+        if len(X) and isinstance(X[0], (pd.DataFrame, pd.Series)):
+            return "df-list"
+        return "np-list"
+    if sp.issparse(X):
+        raise TypeError(
+            "Sparse data is not supported: X is a sparse matrix, but sequences "
+            "need dense data; pass X.toarray() (NaN for missing values)."
+        )
+    if isinstance(X, np.ndarray) or hasattr(X, "__array__"):
+        return "numpy"
+    raise TypeError(f"X must be {_FORMATS}; got {type(X).__name__}.")
+
+
+def _from_panel(X, time_channel, unit, unit_ns):
+    return X
+
+
+def _from_multiindex_data(X, time_channel, unit, unit_ns):
+    if isinstance(X, pd.Series):
+        X = X.to_frame()
+    return _from_multiindex(X, time_channel, unit, unit_ns)
+
+
+def _from_array_like(X, time_channel, unit, unit_ns):
+    return _from_numpy(np.asarray(X), time_channel, unit, unit_ns)
+
+
+_CONVERTERS = {
+    "Panel": _from_panel,
+    "numpy": _from_array_like,
+    "np-list": _from_list,
+    "df-list": _from_list,
+    "pd-multiindex": _from_multiindex_data,
+    "nested_univ": _from_nested,
+    "pd-wide": _from_wide,
+}
+
+
 def to_panel(X, *, time_channel=None, time_unit="s"):
     """Convert any accepted panel format into a validated :class:`Panel`.
 
@@ -870,30 +958,12 @@ default='s'
     >>> np.diff(p.times[0])
     array([1.5])
     """
-    if isinstance(X, Panel):
+    convert = _CONVERTERS[input_format(X)]
+    if convert is _from_panel:
         return X
     unit = time_unit if isinstance(time_unit, str) else str(pd.Timedelta(time_unit))
     unit_ns = check_time_unit(time_unit)
-    if isinstance(X, pd.DataFrame):
-        if isinstance(X.index, pd.MultiIndex):
-            return _from_multiindex(X, time_channel, unit, unit_ns)
-        if _is_nested(X):
-            return _from_nested(X, time_channel, unit, unit_ns)
-        return _from_wide(X, time_channel, unit, unit_ns)
-    if isinstance(X, pd.Series) and isinstance(X.index, pd.MultiIndex):
-        return _from_multiindex(X.to_frame(), time_channel, unit, unit_ns)
-    if isinstance(X, (list, tuple)):
-        return _from_list(X, time_channel, unit, unit_ns)
-    if isinstance(X, np.ndarray):
-        return _from_numpy(X, time_channel, unit, unit_ns)
-    if sp.issparse(X):
-        raise TypeError(
-            "Sparse data is not supported: X is a sparse matrix, but sequences "
-            "need dense data; pass X.toarray() (NaN for missing values)."
-        )
-    if hasattr(X, "__array__"):  # other array-likes (e.g. xarray, dask, tensors)
-        return _from_numpy(np.asarray(X), time_channel, unit, unit_ns)
-    raise TypeError(f"X must be {_FORMATS}; got {type(X).__name__}.")
+    return convert(X, time_channel, unit, unit_ns)
 
 
 # -- y ------------------------------------------------------------------------
@@ -917,14 +987,14 @@ def count_instances(X):
     >>> count_instances(np.zeros((4, 2, 10)))
     4
     """
-    if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
+    fmt = input_format(X)
+    if fmt == "pd-multiindex":
         codes = X.index.codes[0]
         return int(len(np.unique(codes[codes >= 0])))
-    if isinstance(X, (Panel, list, tuple, pd.DataFrame)):
-        return len(X)
-    if isinstance(X, np.ndarray):
-        return X.shape[0] if X.ndim else 0
-    raise TypeError(f"X must be {_FORMATS}; got {type(X).__name__}.")
+    if fmt == "numpy":
+        shape = np.shape(X)
+        return shape[0] if shape else 0
+    return len(X)
 
 
 def check_y_length(X, y):

@@ -6,41 +6,149 @@ from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Options
 from sklearn.utils.validation import check_is_fitted
 
 from ._convert import to_panel
+from ._panel import last_observed
 
-__all__ = ["EncodedPanel", "PanelEncoder"]
+__all__ = ["EncodedPanel", "PanelEncoder", "check_channels"]
 
 RUNNING_STATS = ("min", "max", "mean", "count")
 ROBUST_CLIP = 10.0  # robustly scaled values are clipped to +-ROBUST_CLIP
 
 
-def _check_scale(value, owner="PanelEncoder"):
-    """'standard', 'robust' or None (no scaling) for a ``scale`` setting."""
-    if isinstance(value, (bool, np.bool_)):
+class _Satisfies(Options):
+    """A parameter constraint given by a test and its description.
+
+    For rules scikit-learn's constraints cannot state (a list of distinct
+    names, say). It subclasses ``Options`` so that scikit-learn's parameter
+    validation takes it as it is; the error reads "The 'name' parameter of
+    Owner must be <description>. Got <value> instead."
+    """
+
+    def __init__(self, test, description):
+        super().__init__(object, set())
+        self.test = test
+        self.description = description
+
+    def is_satisfied_by(self, val):
+        return bool(self.test(val))
+
+    def __str__(self):
+        return self.description
+
+
+def _is_bool(value):
+    return isinstance(value, (bool, np.bool_))
+
+
+def _scaling(value):
+    """'standard', 'robust' or None (no scaling) for a valid ``scale``."""
+    if _is_bool(value):
         return "standard" if value else None
-    if isinstance(value, str) and value in ("standard", "robust"):
-        return value
-    raise ValueError(
-        f"The 'scale' parameter of {owner} must be a bool, 'standard' or "
-        f"'robust'; got {value!r} instead."
-    )
+    return value
 
 
-def _check_running_stats(value, owner="PanelEncoder"):
-    """The statistics asked for by ``running_stats``, in their fixed order."""
-    if isinstance(value, (bool, np.bool_)):
+def _stats(value):
+    """The statistics a ``running_stats`` setting asks for, in their fixed order;
+    None when the setting is not valid."""
+    if _is_bool(value):
         return RUNNING_STATS if value else ()
     if not isinstance(value, str) and isinstance(value, (list, tuple)):
         unknown = [v for v in value if v not in RUNNING_STATS]
         if not unknown and len(set(value)) == len(value):
             return tuple(s for s in RUNNING_STATS if s in value)
-    raise ValueError(
-        f"The 'running_stats' parameter of {owner} must be a bool or a list of "
-        f"distinct names among {list(RUNNING_STATS)}; got {value!r} instead."
+    return None
+
+
+def _is_positive_number(value):
+    return isinstance(value, Real) and not _is_bool(value) and value > 0
+
+
+SCALE = _Satisfies(
+    lambda v: _is_bool(v) or (isinstance(v, str) and v in ("standard", "robust")),
+    "a bool, 'standard' or 'robust'",
+)
+DT_SCALE = _Satisfies(
+    lambda v: (isinstance(v, str) and v == "median") or _is_positive_number(v),
+    "'median' or a positive float",
+)
+STATS = _Satisfies(
+    lambda v: _stats(v) is not None,
+    f"a bool or a list of distinct names among {list(RUNNING_STATS)}",
+)
+
+
+def _changes(panel):
+    """Per step and channel, the change of the value since the channel's
+    previous observation; NaN where it is not observed now or not before.
+
+    Returns
+    -------
+    ndarray of shape (n_instances, n_timepoints, n_channels), float64
+    """
+    n, T, C = panel.values.shape
+    changes = np.full((n, T, C), np.nan)
+    if T < 2:
+        return changes
+    before = last_observed(panel.mask)[:, :-1]  # latest observation before t
+    has = panel.mask[:, 1:] & (before >= 0)
+    previous = np.take_along_axis(
+        panel.values[:, :-1].astype(np.float64), np.maximum(before, 0), axis=1
     )
+    np.subtract(
+        panel.values[:, 1:], previous, out=changes[:, 1:], where=has, casting="unsafe"
+    )
+    return changes
+
+
+def check_channels(panel, fitted):
+    """Check that a panel has the channels a fitted model was fitted with.
+
+    The number of channels must match ``fitted.n_features_in_``; when
+    ``fitted`` has ``feature_names_in_`` and the panel's channels are all
+    strings (column names), the names must match too, in the same order.
+
+    Parameters
+    ----------
+    panel : Panel
+    fitted : object
+        A fitted model with ``n_features_in_`` (and maybe
+        ``feature_names_in_``): a :class:`PanelEncoder`, or an estimator.
+        Messages name its class.
+
+    Raises
+    ------
+    ValueError
+        When the channels differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cfc.panel import PanelEncoder, check_channels, to_panel
+    >>> enc = PanelEncoder().fit(np.zeros((2, 3, 5)))
+    >>> check_channels(to_panel(np.zeros((1, 2, 5))), enc)
+    Traceback (most recent call last):
+    ...
+    ValueError: X has 2 channels, but PanelEncoder is expecting 3 channels as input.
+    """
+    owner = type(fitted).__name__
+    expected = fitted.n_features_in_
+    if panel.n_channels != expected:
+        k = panel.n_channels
+        raise ValueError(
+            f"X has {k} channel{'' if k == 1 else 's'}, but {owner} is expecting "
+            f"{expected} channel{'' if expected == 1 else 's'} as input."
+        )
+    names = getattr(fitted, "feature_names_in_", None)
+    if names is not None and all(isinstance(c, str) for c in panel.channels):
+        if list(panel.channels) != list(names):
+            raise ValueError(
+                f"X has channels {list(panel.channels)}, but {owner} was fitted "
+                f"with channels {list(names)}; they must match, in the same order."
+            )
 
 
 class EncodedPanel(NamedTuple):
@@ -50,14 +158,17 @@ class EncodedPanel(NamedTuple):
 
     Attributes
     ----------
-    inputs : ndarray of shape (n_instances, n_timepoints, (3 + k) * n_channels)
+    inputs : ndarray of shape (n_instances, n_timepoints, (3 + d + k) * n_channels)
         float32: the scaled, forward-filled values (channels
         ``0 .. C-1``), the observation mask as 0/1 (channels ``C .. 2C-1``)
         and, per channel, ``log1p`` of the time since its last observation
         in units of ``dt_scale_`` (channels ``2C .. 3C-1``; 0 when observed
-        now, -1 before its first observation). Then one block of ``C``
-        channels for each of the ``k`` running statistics asked for, in the
-        order min, max, mean, count (see ``PanelEncoder``).
+        now, -1 before its first observation). With ``differences`` (d = 1),
+        a block of ``C`` channels with each channel's change since its
+        previous observation, divided by ``change_scale_`` (0 where it is
+        not observed now or not before). Then one block of ``C`` channels
+        for each of the ``k`` running statistics asked for, in the order
+        min, max, mean, count (see ``PanelEncoder``).
     dt : ndarray of shape (n_instances, n_timepoints)
         float32: gap to the previous observation divided by the fitted
         ``dt_scale_``; 0 at the first observation and in the padding.
@@ -142,6 +253,13 @@ class PanelEncoder(BaseEstimator):
     running_stats : bool or list of str, default=False
         Append running statistics of each channel: any of ``"min"``,
         ``"max"``, ``"mean"`` and ``"count"``, or True for all four.
+    differences : bool, default=False
+        Append, per channel, the change of its value since its previous
+        observation, divided by the root mean square of those changes in the
+        training data (``change_scale_``). Where a series' level varies more
+        between instances than its shape within one (spectra, sensor
+        drifts), a global scale squashes the shape; the changes restore it,
+        causally (a step sees only its own and earlier observations).
     time_channel : int or hashable, default=None
         Passed to :func:`to_panel` when ``X`` is not already a
         :class:`Panel`.
@@ -161,6 +279,12 @@ class PanelEncoder(BaseEstimator):
         0; 1 where both are 0 or undefined).
     dt_scale_ : float
         The time scale Δt is divided by.
+    running_stats_ : tuple of str
+        The running statistics appended, in their order (empty for none).
+    change_scale_ : ndarray of shape (n_channels,)
+        Root mean square of each channel's change between consecutive
+        observations in the training data (1 where there is none); only with
+        ``differences=True``.
     n_features_in_ : int
         Number of channels seen in ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -188,7 +312,21 @@ class PanelEncoder(BaseEstimator):
     >>> enc.transform(X).inputs[0, :, 3:].T  # running max, log1p(count)
     array([[1.       , 3.       , 5.       ],
            [0.6931472, 1.0986123, 1.3862944]], dtype=float32)
+    >>> enc = PanelEncoder(differences=True).fit(X)
+    >>> enc.change_scale_  # changes +2, +2 (first series) and +2 (second)
+    array([2.])
+    >>> enc.transform(X).inputs[0, :, 3]  # change since the last observation
+    array([0., 1., 1.], dtype=float32)
     """
+
+    _parameter_constraints: dict = {
+        "scale": [SCALE],
+        "dt_scale": [DT_SCALE],
+        "running_stats": [STATS],
+        "differences": ["boolean"],
+        "time_channel": "no_validation",  # checked by to_panel
+        "time_unit": "no_validation",  # checked by to_panel
+    }
 
     def __init__(
         self,
@@ -196,18 +334,21 @@ class PanelEncoder(BaseEstimator):
         scale=True,
         dt_scale="median",
         running_stats=False,
+        differences=False,
         time_channel=None,
         time_unit="s",
     ):
         self.scale = scale
         self.dt_scale = dt_scale
         self.running_stats = running_stats
+        self.differences = differences
         self.time_channel = time_channel
         self.time_unit = time_unit
 
     def _panel(self, X):
         return to_panel(X, time_channel=self.time_channel, time_unit=self.time_unit)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn per-channel statistics and the time scale.
 
@@ -220,20 +361,7 @@ class PanelEncoder(BaseEstimator):
         -------
         self : PanelEncoder
         """
-        if not (
-            self.dt_scale == "median"
-            or (
-                isinstance(self.dt_scale, Real)
-                and not isinstance(self.dt_scale, bool)
-                and self.dt_scale > 0
-            )
-        ):
-            raise ValueError(
-                "The 'dt_scale' parameter of PanelEncoder must be 'median' or a "
-                f"positive float; got {self.dt_scale!r} instead."
-            )
-        scaling = _check_scale(self.scale)
-        _check_running_stats(self.running_stats)
+        scaling = _scaling(self.scale)
         panel = self._panel(X)
         C = panel.n_channels
         if scaling is not None:
@@ -266,6 +394,17 @@ class PanelEncoder(BaseEstimator):
             self.dt_scale_ = float(np.median(gaps)) if gaps.size else 1.0
         else:
             self.dt_scale_ = float(self.dt_scale)
+        self.running_stats_ = _stats(self.running_stats)
+        if self.differences:
+            changes = _changes(panel)
+            seen = np.isfinite(changes)
+            count = seen.sum((0, 1))
+            square = np.where(seen, np.square(changes), 0.0).sum((0, 1))
+            rms = np.sqrt(np.divide(square, count, out=np.zeros(C), where=count > 0))
+            self.change_scale_ = np.where(rms > 0, rms, 1.0)
+        elif hasattr(self, "change_scale_"):
+            del self.change_scale_
+        self._clip = ROBUST_CLIP if scaling == "robust" else None
         self.n_features_in_ = C
         names = panel.channels
         if all(isinstance(c, str) for c in names):
@@ -273,22 +412,6 @@ class PanelEncoder(BaseEstimator):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         return self
-
-    def _check_channels(self, panel):
-        if panel.n_channels != self.n_features_in_:
-            k = panel.n_channels
-            raise ValueError(
-                f"X has {k} channel{'' if k == 1 else 's'}, but PanelEncoder was "
-                f"fitted with {self.n_features_in_}."
-            )
-        fitted = getattr(self, "feature_names_in_", None)
-        if fitted is not None and all(isinstance(c, str) for c in panel.channels):
-            if list(panel.channels) != list(fitted):
-                raise ValueError(
-                    f"X has channels {list(panel.channels)}, but PanelEncoder was "
-                    f"fitted with channels {list(fitted)}; they must match, in "
-                    "the same order."
-                )
 
     def transform(self, X):
         """Encode a panel for the network.
@@ -300,22 +423,23 @@ class PanelEncoder(BaseEstimator):
         Returns
         -------
         EncodedPanel
-            ``inputs`` (n, T, (3 + k)C) float32 with k running statistics,
+            ``inputs`` (n, T, (3 + d + k)C) float32 with d = 1 for
+            ``differences`` and k running statistics,
             ``dt`` (n, T) float32 and ``lengths`` (n,); zeros in the padding.
         """
         check_is_fitted(self)
-        stats = _check_running_stats(self.running_stats)
+        stats = self.running_stats_
         panel = self._panel(X)
-        self._check_channels(panel)
+        check_channels(panel, self)
         n, T, C = panel.values.shape
         mask = panel.mask
         # per channel, the step of its last observation so far
-        itype = np.int32 if n * T * C < 2**31 else np.int64
-        step = np.where(mask, np.arange(T, dtype=itype)[None, :, None], itype(0))
-        np.maximum.accumulate(step, axis=1, out=step)
+        step = last_observed(mask)
+        seen = step >= 0
+        itype = step.dtype.type
+        np.maximum(step, 0, out=step)
         times = np.nan_to_num(panel.times)[:, :, None]
         last_time = np.take_along_axis(times, step, axis=1)
-        seen = np.maximum.accumulate(mask, axis=1)
         # forward fill: flat index of that observation's value
         last = step + (np.arange(n, dtype=itype) * itype(T))[:, None, None]
         last *= itype(C)
@@ -323,11 +447,12 @@ class PanelEncoder(BaseEstimator):
         filled = np.take(np.ascontiguousarray(panel.values).reshape(-1), last)
         del last
 
-        inputs = np.empty((n, T, (3 + len(stats)) * C), dtype=np.float32)
+        width = 3 + bool(self.differences) + len(stats)
+        inputs = np.empty((n, T, width * C), dtype=np.float32)
         head = inputs[:, :, :C]
         mean = self.mean_.astype(np.float32)
         scale = self.scale_.astype(np.float32)
-        clip = ROBUST_CLIP if _check_scale(self.scale) == "robust" else None
+        clip = self._clip
         np.subtract(filled, mean, out=head)
         np.divide(head, scale, out=head)
         if clip is not None:
@@ -342,9 +467,17 @@ class PanelEncoder(BaseEstimator):
         np.log1p(np.maximum(since, 0.0) / np.float32(self.dt_scale_), out=since)
         np.copyto(since, -1.0, where=~seen)
         np.copyto(since, 0.0, where=~valid[:, :, None])  # padding
+        start = 3 * C
+        if self.differences:
+            change = inputs[:, :, start : start + C]
+            np.divide(_changes(panel), self.change_scale_, out=change, casting="unsafe")
+            if clip is not None:
+                np.clip(change, -clip, clip, out=change)
+            np.copyto(change, 0.0, where=np.isnan(change))  # padding too
+            start += C
         if stats:
             self._running_stats(
-                panel, stats, mean, scale, clip, inputs[:, :, 3 * C :], valid
+                panel, stats, mean, scale, clip, inputs[:, :, start:], valid
             )
         dt = np.zeros((n, T), dtype=np.float32)
         if T > 1:

@@ -234,3 +234,25 @@ class Panel:
         return pd.DataFrame(
             self.values[valid], index=index, columns=pd.Index(list(self.channels))
         )
+
+
+def last_observed(mask):
+    """Per step and channel, the step of the channel's latest observation.
+
+    The forward fill of a panel (and how stale each value is) reads the
+    values at these steps.
+
+    Parameters
+    ----------
+    mask : ndarray of shape (n_instances, n_timepoints, n_channels), bool
+
+    Returns
+    -------
+    ndarray of the same shape, int32 (int64 for more than 2**31 entries)
+        -1 before a channel's first observation.
+    """
+    n, T, C = mask.shape
+    itype = np.int32 if n * T * C < 2**31 else np.int64
+    last = np.where(mask, np.arange(T, dtype=itype)[None, :, None], itype(-1))
+    np.maximum.accumulate(last, axis=1, out=last)
+    return last

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from sklearn_cfc.panel import PanelEncoder, bucket_batches, take_batch, to_panel
+from sklearn_cfc.panel import PanelEncoder, bucket_batches, to_panel
 
 
 def test_sorted_batches_without_shuffle():
@@ -55,13 +55,11 @@ def test_bad_batch_size(bad):
         bucket_batches([1, 2], bad)
 
 
-def test_take_batch_trims_to_own_longest():
+def test_take_trims_a_batch_to_its_own_longest():
     panel = to_panel([np.arange(9.0), np.arange(2.0), np.arange(3.0)])
     enc = PanelEncoder().fit_transform(panel)
     for batch in bucket_batches(panel.lengths, 2):
-        sub = take_batch(panel, batch)
+        sub = panel.take(batch)
         assert sub.n_timepoints == panel.lengths[batch].max()
-        e = take_batch(enc, batch)
+        e = enc.take(batch)
         assert e.inputs.shape[1] == e.dt.shape[1] == sub.n_timepoints
-    with pytest.raises(TypeError, match="take_batch needs a Panel"):
-        take_batch(np.zeros(3), [0])

@@ -96,7 +96,9 @@ def test_channel_count_checked_at_transform():
     enc = PanelEncoder().fit(np.zeros((2, 5, 4)))
     with pytest.raises(
         ValueError,
-        match=re.escape("X has 3 channels, but PanelEncoder was fitted with 5."),
+        match=re.escape(
+            "X has 3 channels, but PanelEncoder is expecting 5 channels as input."
+        ),
     ):
         enc.transform(np.zeros((2, 3, 4)))
 
@@ -122,7 +124,7 @@ def test_not_fitted_and_bad_dt_scale(panel):
         ValueError,
         match=re.escape(
             "The 'dt_scale' parameter of PanelEncoder must be 'median' or a positive "
-            "float; got -1 instead."
+            "float. Got -1 instead."
         ),
     ):
         PanelEncoder(dt_scale=-1).fit(panel)
@@ -222,7 +224,7 @@ def test_running_stats_subset_in_fixed_order(panel):
 def test_bad_running_stats(panel, bad):
     msg = (
         "The 'running_stats' parameter of PanelEncoder must be a bool or a list "
-        "of distinct names among ['min', 'max', 'mean', 'count']; got "
+        "of distinct names among ['min', 'max', 'mean', 'count']. Got "
         f"{bad!r} instead."
     )
     with pytest.raises(ValueError, match=re.escape(msg)):
@@ -263,7 +265,48 @@ def test_robust_scaling_ignores_a_wild_value():
 def test_bad_scale(panel, bad):
     msg = (
         "The 'scale' parameter of PanelEncoder must be a bool, 'standard' or "
-        f"'robust'; got {bad!r} instead."
+        f"'robust'. Got {bad!r} instead."
     )
     with pytest.raises(ValueError, match=re.escape(msg)):
         PanelEncoder(scale=bad).fit(panel)
+
+
+# --------------------------------------------------------------- differences
+def test_differences_are_changes_since_each_channels_previous_observation():
+    frames = [
+        pd.DataFrame(
+            {"a": [1.0, np.nan, 4.0, 2.0], "b": [np.nan, 10.0, np.nan, 13.0]},
+            index=[0.0, 1.0, 3.0, 4.0],
+        ),
+        pd.DataFrame({"a": [5.0, 5.0], "b": [1.0, np.nan]}, index=[0.0, 2.0]),
+    ]
+    enc = PanelEncoder(differences=True, running_stats=["count"]).fit(frames)
+    # changes seen in fit: a: +3, -2, 0; b: +3
+    np.testing.assert_allclose(enc.change_scale_, [np.sqrt(13 / 3), 3.0])
+    inputs = enc.transform(frames).inputs
+    assert inputs.shape == (2, 4, 5 * 2)
+    changes = inputs[:, :, 6:8]
+    want_a = np.array([[0, 0, 3, -2], [0, 0, 0, 0]]) / np.sqrt(13 / 3)
+    np.testing.assert_allclose(changes[..., 0], want_a, rtol=1e-6)
+    np.testing.assert_allclose(changes[..., 1], [[0, 0, 0, 1], [0, 0, 0, 0]])
+    # the running statistics follow the differences block
+    np.testing.assert_allclose(inputs[0, :, 8], np.log1p([1, 1, 2, 3]))
+
+
+def test_differences_are_causal(panel):
+    enc = PanelEncoder(differences=True).fit(panel)
+    full = enc.transform(panel).inputs
+    cut = enc.transform(panel.take([0])).inputs  # one series: same rows
+    np.testing.assert_array_equal(full[0, : cut.shape[1]], cut[0])
+    truncated = [np.arange(6.0) ** 2, (np.arange(6.0) ** 2)[:3]]
+    out = PanelEncoder(differences=True).fit(truncated).transform(truncated).inputs
+    np.testing.assert_array_equal(out[1, :3], out[0, :3])
+
+
+def test_differences_off_removes_the_fitted_scale(panel):
+    enc = PanelEncoder(differences=True).fit(panel)
+    assert hasattr(enc, "change_scale_")
+    enc.set_params(differences=False).fit(panel)
+    assert not hasattr(enc, "change_scale_")
+    with pytest.raises(ValueError, match="'differences' parameter of PanelEncoder"):
+        PanelEncoder(differences="yes").fit(panel)

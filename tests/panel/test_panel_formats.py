@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sklearn_cfc.panel import Panel, count_instances, to_panel
+from sklearn_cfc.panel import Panel, count_instances, input_format, to_panel
 
 NAN = np.nan
 
@@ -375,3 +375,41 @@ def test_wide_frame_columns_are_timestamps_when_they_are_times():
     np.testing.assert_array_equal(
         np.diff(to_panel(dated, time_unit="h").times[0]), [2.0]
     )
+
+
+@pytest.mark.parametrize(
+    "X, name",
+    [
+        (np.zeros((4, 2, 3)), "numpy"),
+        (np.zeros((4, 3)), "numpy"),
+        ([np.zeros(2)] * 3, "np-list"),
+        ([[1.0, 2.0], [3.0]], "np-list"),
+        ([pd.DataFrame({"x": [1.0]})], "df-list"),
+        ((pd.Series([1.0]),), "df-list"),
+        (
+            pd.DataFrame(
+                {"x": [1.0, 2.0]}, index=pd.MultiIndex.from_arrays([[0, 1], [0, 0]])
+            ),
+            "pd-multiindex",
+        ),
+        (
+            pd.Series([1.0, 2.0], index=pd.MultiIndex.from_arrays([[0, 1], [0, 0]])),
+            "pd-multiindex",
+        ),
+        (pd.DataFrame({"x": [pd.Series([1.0, 2.0])]}), "nested_univ"),
+        (pd.DataFrame([[1.0, 2.0]]), "pd-wide"),
+    ],
+)
+def test_input_format_names_every_accepted_format(X, name):
+    assert input_format(X) == name
+    assert count_instances(X) == len(to_panel(X))
+
+
+def test_input_format_refuses_the_rest():
+    import scipy.sparse as sp
+
+    with pytest.raises(TypeError, match="Sparse data is not supported"):
+        input_format(sp.csr_matrix(np.eye(2)))
+    with pytest.raises(TypeError, match="X must be a numpy array"):
+        input_format("abc")
+    assert input_format(to_panel(np.zeros((2, 3)))) == "Panel"

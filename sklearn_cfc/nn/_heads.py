@@ -1,0 +1,447 @@
+"""Heads and losses on top of the CfC core, and the networks they make.
+
+A head turns what :class:`~sklearn_cfc.nn.CfC` returns (the state after
+every step and each sequence's final state) into predictions. Shapes, where
+``B`` is the batch size, ``T`` the number of steps, ``H`` the number of
+units, ``Q`` the number of queries and ``D`` the number of outputs:
+
+- :class:`LinearHead`: a readout of the CfC's outputs, then a linear layer.
+  Readouts are listed in :data:`READOUTS`: ``"last"`` is each sequence's
+  state after its last real step, (B, H) -> (B, D). A readout over the
+  whole sequence (pooling over the real steps, or one output per step,
+  (B, T, D)) is one more entry there and one more branch in
+  :meth:`LinearHead.readout`.
+- :class:`GaussianHead`: the mean and standard deviation of a Gaussian per
+  output, (..., H) -> (..., 2D), and :class:`MaskedGaussianNLLLoss`, its
+  loss on targets that may be missing.
+- :class:`CfCSequenceNetwork` (core + linear head: one output per sequence)
+  and :class:`CfCForecastNetwork` (the core reads a context; one closed-form
+  step from its end to each query time; Gaussian head): the modules the
+  estimators train.
+
+Imports torch only.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from ._cfc import CfC
+from ._patch import patch_sequences, patched_size
+
+__all__ = [
+    "READOUTS",
+    "CfCForecastNetwork",
+    "CfCSequenceNetwork",
+    "GaussianHead",
+    "LinearHead",
+    "MaskedGaussianNLLLoss",
+]
+
+#: The readouts :class:`LinearHead` offers: what of the CfC's outputs it maps.
+READOUTS = ("last", "mean", "max", "all")
+_WIDTH = {"last": 1, "mean": 1, "max": 1, "all": 3}  # readout width in units
+_ROW_BLOCK = 8  # CfCForecastNetwork steps to the queries in blocks of this many
+
+
+def _final_state(state):
+    """The hidden state of a CfC state (mixed memory returns ``(h, c)``)."""
+    return state[0] if isinstance(state, tuple) else state
+
+
+class LinearHead(nn.Module):
+    """A readout of the CfC's outputs followed by a linear layer.
+
+    Parameters
+    ----------
+    units : int
+        Size ``H`` of the CfC state.
+    n_outputs : int
+        Number ``D`` of outputs per prediction.
+    readout : {"last", "mean", "max", "all"}, default="last"
+        What the linear layer reads, one row per sequence: "last" is each
+        sequence's state after its last real step; "mean" and "max" pool the
+        states after every real step (padding never reaches any of them);
+        "all" is the three side by side (width ``3 H``). Pooling lets the
+        gradient reach every step directly, not only through the recurrence
+        from the last one. See :data:`READOUTS`.
+
+    Attributes
+    ----------
+    linear : torch.nn.Linear
+        The map from the readout to the outputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_cfc.nn import CfC, LinearHead
+    >>> core, head = CfC(3, 8), LinearHead(8, 2)
+    >>> x, lengths = torch.randn(4, 10, 3), torch.tensor([10, 7, 3, 10])
+    >>> out, state = core(x, lengths=lengths)
+    >>> head(out, state, lengths).shape
+    torch.Size([4, 2])
+    """
+
+    def __init__(self, units: int, n_outputs: int, *, readout: str = "last") -> None:
+        super().__init__()
+        if readout not in READOUTS:
+            raise ValueError(
+                f"LinearHead: readout must be one of {READOUTS}, got {readout!r}."
+            )
+        self.readout_kind = readout
+        self.linear = nn.Linear(_WIDTH[readout] * units, n_outputs)
+
+    def readout(self, out: Tensor, state, lengths=None) -> Tensor:
+        """What the linear layer reads.
+
+        Parameters
+        ----------
+        out : Tensor of shape (B, T, H)
+            The state after every step (zero at padded steps).
+        state : Tensor of shape (B, H), or a tuple (h, c) with mixed memory
+            Each sequence's state after its last real step.
+        lengths : Tensor of shape (B,) or None, default=None
+            Number of real steps of each sequence.
+
+        Returns
+        -------
+        Tensor of shape (B, H), or (B, 3 H) for "all"
+        """
+        kind = self.readout_kind
+        if kind == "last":
+            return _final_state(state)
+        T = out.shape[1]
+        if lengths is None:
+            real = None
+            count = out.new_full((out.shape[0], 1), max(T, 1))
+        else:
+            real = (torch.arange(T, device=out.device) < lengths[:, None]).unsqueeze(-1)
+            count = lengths.clamp_min(1).to(out.dtype)[:, None]
+        parts = []
+        if kind == "all":
+            parts.append(_final_state(state))
+        if kind in ("mean", "all"):
+            parts.append(out.sum(1) / count)  # padded outputs are zero
+        if kind in ("max", "all"):
+            if T == 0:
+                pooled = out.new_zeros(out.shape[0], out.shape[2])
+            else:
+                masked = out if real is None else out.masked_fill(~real, -torch.inf)
+                pooled = masked.amax(1)
+                # a sequence without real steps: 0, like its last state
+                pooled = torch.where(torch.isinf(pooled), 0.0, pooled)
+            parts.append(pooled)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, -1)
+
+    def forward(self, out: Tensor, state, lengths=None) -> Tensor:
+        """Outputs from the CfC's outputs.
+
+        Parameters
+        ----------
+        out : Tensor of shape (B, T, H)
+            The state after every step.
+        state : Tensor of shape (B, H), or a tuple (h, c) with mixed memory
+            Each sequence's state after its last real step.
+        lengths : Tensor of shape (B,) or None, default=None
+            Number of real steps of each sequence.
+
+        Returns
+        -------
+        Tensor of shape (B, D)
+            One row per sequence for the readout "last".
+        """
+        return self.linear(self.readout(out, state, lengths))
+
+    def extra_repr(self) -> str:
+        return "" if self.readout_kind == "last" else f"readout={self.readout_kind!r}"
+
+
+class GaussianHead(nn.Module):
+    """Mean and standard deviation of a Gaussian for every output.
+
+    A linear layer gives ``2 D`` numbers per state: the means, and raw
+    scales made positive as ``softplus(raw) + min_scale``.
+
+    Parameters
+    ----------
+    units : int
+        Size ``H`` of the CfC state.
+    n_outputs : int
+        Number ``D`` of variables.
+    min_scale : float, default=1e-3
+        Lower bound of the standard deviation.
+
+    Attributes
+    ----------
+    linear : torch.nn.Linear
+        The map from a state to ``[mean, raw scale]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_cfc.nn import GaussianHead
+    >>> out = GaussianHead(8, 2)(torch.randn(4, 3, 8))
+    >>> out.shape, bool((out[..., 2:] > 0).all())
+    (torch.Size([4, 3, 4]), True)
+    """
+
+    def __init__(self, units: int, n_outputs: int, *, min_scale: float = 1e-3):
+        super().__init__()
+        if not min_scale > 0:
+            raise ValueError(f"GaussianHead: min_scale must be > 0, got {min_scale}.")
+        self.n_outputs = n_outputs
+        self.min_scale = min_scale
+        self.linear = nn.Linear(units, 2 * n_outputs)
+
+    def forward(self, h: Tensor) -> Tensor:
+        """Gaussian parameters from states.
+
+        Parameters
+        ----------
+        h : Tensor of shape (..., H)
+
+        Returns
+        -------
+        Tensor of shape (..., 2 D)
+            The means (first ``D``), then the standard deviations.
+        """
+        mean, raw = self.linear(h).split(self.n_outputs, dim=-1)
+        return torch.cat([mean, F.softplus(raw) + self.min_scale], dim=-1)
+
+    def extra_repr(self) -> str:
+        return "" if self.min_scale == 1e-3 else f"min_scale={self.min_scale}"
+
+
+class MaskedGaussianNLLLoss(nn.Module):
+    """Gaussian negative log-likelihood over the targets that are observed.
+
+    Per sample, the mean over its observed targets of
+    ``log(scale) + (target - mean)**2 / (2 scale**2)``, computed by
+    :func:`torch.nn.functional.gaussian_nll_loss` (without its constant).
+    Targets that are NaN (missing values, padding) do not count; a sample
+    with none counts 0.
+
+    Parameters
+    ----------
+    reduction : {"none", "mean"}, default="none"
+        "none" returns one loss per sample, "mean" their mean.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_cfc.nn import MaskedGaussianNLLLoss
+    >>> pred = torch.tensor([[[0.0, 1.0], [0.0, 1.0]]])  # mean 0, scale 1
+    >>> target = torch.tensor([[[1.0], [float("nan")]]])
+    >>> MaskedGaussianNLLLoss()(pred, target)
+    tensor([0.5000])
+    """
+
+    def __init__(self, reduction: str = "none") -> None:
+        super().__init__()
+        if reduction not in ("none", "mean"):
+            raise ValueError(
+                "MaskedGaussianNLLLoss: reduction must be 'none' or 'mean', got "
+                f"{reduction!r}."
+            )
+        self.reduction = reduction
+
+    def forward(self, pred: Tensor, target: Tensor) -> Tensor:
+        """The loss of each sample.
+
+        Parameters
+        ----------
+        pred : Tensor of shape (B, Q, 2 D)
+            Means, then standard deviations (:class:`GaussianHead`).
+        target : Tensor of shape (B, Q', D) with Q' >= Q
+            NaN where there is nothing to predict; steps from ``Q`` on are
+            ignored.
+
+        Returns
+        -------
+        Tensor of shape (B,), or a scalar with ``reduction="mean"``
+        """
+        d = target.shape[-1]
+        target = target[:, : pred.shape[1]]
+        mean, scale = pred[..., :d], pred[..., d:]
+        observed = torch.isfinite(target)
+        nll = F.gaussian_nll_loss(
+            mean,
+            torch.where(observed, target, mean.detach()),
+            scale * scale,
+            reduction="none",
+            eps=0.0,
+        )
+        loss = (nll * observed).sum((1, 2)) / observed.sum((1, 2)).clamp_min(1)
+        return loss.mean() if self.reduction == "mean" else loss
+
+
+class CfCSequenceNetwork(nn.Module):
+    """The CfC core followed by a :class:`LinearHead`.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of input features ``C`` per step.
+    n_outputs : int
+        Number of outputs ``D``.
+    units : int
+        Size ``H`` of the CfC state.
+    readout : {"last", "mean", "max", "all"}, default="last"
+        The head's readout (see :class:`LinearHead`).
+    patch_length : int, default=1
+        Consecutive observations the core reads as one step (see
+        :func:`patch_sequences`); the readout pools over patches.
+    **cfc_params
+        Further arguments of :class:`CfC` (``mode``, ``backbone_units``, ...).
+
+    Attributes
+    ----------
+    cfc : CfC
+    head : LinearHead
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_cfc.nn import CfCSequenceNetwork
+    >>> net = CfCSequenceNetwork(3, 2, units=8)
+    >>> x, dt = torch.randn(4, 10, 3), torch.rand(4, 10)
+    >>> net(x, dt, torch.tensor([10, 7, 3, 1])).shape
+    torch.Size([4, 2])
+    """
+
+    def __init__(
+        self,
+        n_inputs,
+        n_outputs,
+        units,
+        *,
+        readout="last",
+        patch_length=1,
+        **cfc_params,
+    ):
+        super().__init__()
+        if not isinstance(patch_length, int) or patch_length < 1:
+            raise ValueError(
+                "CfCSequenceNetwork: patch_length must be a positive int, got "
+                f"{patch_length!r}."
+            )
+        self.patch_length = patch_length
+        self.cfc = CfC(patched_size(n_inputs, patch_length), units, **cfc_params)
+        self.head = LinearHead(units, n_outputs, readout=readout)
+
+    def forward(self, inputs: Tensor, dt=None, lengths=None) -> Tensor:
+        """Outputs of a batch of sequences.
+
+        Parameters
+        ----------
+        inputs : Tensor of shape (B, T, C)
+        dt : Tensor of shape (B, T) or None, default=None
+            Time since each sequence's previous observation (see :class:`CfC`).
+        lengths : Tensor of shape (B,) or None, default=None
+            Number of real steps of each sequence.
+
+        Returns
+        -------
+        Tensor of shape (B, D)
+        """
+        if self.patch_length > 1:
+            if not isinstance(dt, Tensor):  # None (gaps of 1) or a number
+                dt = inputs.new_full(inputs.shape[:2], 1.0 if dt is None else dt)
+            if lengths is not None:
+                lengths = torch.as_tensor(lengths, device=inputs.device)
+            inputs, dt, lengths = patch_sequences(
+                inputs, dt, lengths, self.patch_length
+            )
+        out, state = self.cfc(inputs, dt, lengths)
+        return self.head(out, state, lengths)
+
+
+class CfCForecastNetwork(nn.Module):
+    """The CfC core reads a context; each forecast is one step from its end.
+
+    Every query time is reached from the state after the context's last
+    observation by a single closed-form step over the whole gap, with the
+    query's own inputs (known covariates, say), and a :class:`GaussianHead`
+    reads the state there. A forecast never depends on which other times are
+    queried.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of input features ``C`` per step (context and queries alike).
+    n_outputs : int
+        Number of forecast variables ``D``.
+    units : int
+        Size ``H`` of the CfC state.
+    min_scale : float, default=1e-3
+        Lower bound of the forecast standard deviation.
+    **cfc_params
+        Further arguments of :class:`CfC` (``mode``, ``backbone_units``, ...).
+
+    Attributes
+    ----------
+    cfc : CfC
+    head : GaussianHead
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_cfc.nn import CfCForecastNetwork
+    >>> net = CfCForecastNetwork(3, 2, units=8)
+    >>> x, dt = torch.randn(4, 10, 3), torch.rand(4, 10)
+    >>> lengths = torch.tensor([10, 7, 3, 0])  # the last context is empty
+    >>> net(x, dt, lengths, torch.randn(4, 5, 3), torch.rand(4, 5)).shape
+    torch.Size([4, 5, 4])
+    """
+
+    def __init__(self, n_inputs, n_outputs, units, *, min_scale=1e-3, **cfc_params):
+        super().__init__()
+        self.cfc = CfC(n_inputs, units, **cfc_params)
+        self.head = GaussianHead(units, n_outputs, min_scale=min_scale)
+
+    def forward(self, inputs, dt, lengths, query, query_dt) -> Tensor:
+        """Gaussian forecasts at the query times of a batch of contexts.
+
+        Parameters
+        ----------
+        inputs : Tensor of shape (B, T, C)
+            The contexts (``lengths`` 0 is an empty context: a zero state).
+        dt : Tensor of shape (B, T)
+            Time since each context's previous observation.
+        lengths : Tensor of shape (B,)
+            Number of real steps of each context.
+        query : Tensor of shape (B, Q, C)
+            Inputs at the query times.
+        query_dt : Tensor of shape (B, Q)
+            Time from each context's last observation to each query.
+
+        Returns
+        -------
+        Tensor of shape (B, Q, 2 D)
+            Means, then standard deviations (see :class:`GaussianHead`).
+        """
+        _, state = self.cfc(inputs, dt, lengths)
+        B, Q, C = query.shape
+        rows = B * Q
+        # One step per query, and the head, over whole blocks of _ROW_BLOCK
+        # rows: matrix products take other paths for a few rows, and a
+        # forecast must not change with the number of other times queried.
+        pad = -rows % _ROW_BLOCK
+
+        def per_query(t):
+            t = t.repeat_interleave(Q, 0)
+            return torch.cat([t, t.new_zeros(pad, *t.shape[1:])]) if pad else t
+
+        if isinstance(state, tuple):  # mixed memory: (h, c)
+            state = tuple(per_query(s) for s in state)
+        else:
+            state = per_query(state)
+        x = query.reshape(rows, 1, C)
+        step_dt = query_dt.reshape(rows, 1)
+        if pad:
+            x = torch.cat([x, x.new_zeros(pad, 1, C)])
+            step_dt = torch.cat([step_dt, step_dt.new_zeros(pad, 1)])
+        out, _ = self.cfc(x, step_dt, None, state)
+        return self.head(out[:, 0])[:rows].reshape(B, Q, -1)
