@@ -41,7 +41,7 @@ from skorch.dataset import ValidSplit
 
 from ._skorch import LR_SCHEDULES, OPTIMIZERS, _PanelDataset, _Training, train_net
 from .exceptions import DivergenceError
-from .nn import ACTIVATIONS, MODES, CfCSequenceNetwork
+from .nn import ACTIVATIONS, MODES, READOUTS, CfCSequenceNetwork
 from .panel import (
     PanelEncoder,
     bucket_batches,
@@ -79,7 +79,20 @@ _TRAINING_PARAMS = (
     "verbose",
 )
 # the settings of the input encoding (PanelEncoder arguments)
-_ENCODER_PARAMS = ("scale", "dt_scale", "running_stats", "time_channel", "time_unit")
+_ENCODER_PARAMS = (
+    "scale",
+    "dt_scale",
+    "running_stats",
+    "differences",
+    "time_channel",
+    "time_unit",
+)
+# patch_length="auto": about this many network steps for a series of median
+# length (longer series are cut into patches of several observations)
+_AUTO_PATCH_STEPS = 32
+# early_stopping="auto": on from this many training instances (a tenth of
+# them is then a validation set of at least 100)
+_AUTO_EARLY_STOPPING = 1000
 
 # the settings a warm_start or partial_fit may change: everything else is
 # built into the network, its training, its input encoding, its device, seed
@@ -201,13 +214,19 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
 
     _parameter_constraints: dict = {
         **_CfCBase._parameter_constraints,
-        "early_stopping": ["boolean"],
+        "readout": [StrOptions(set(READOUTS))],
+        "patch_length": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "scale": ["boolean", StrOptions({"standard", "robust"})],
         "time_channel": "no_validation",  # checked by to_panel
         "time_unit": "no_validation",  # checked by to_panel
         "dt_scale": [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")],
         "running_stats": ["boolean", list, tuple],  # names: the encoder's rule
+        "differences": ["boolean"],
         "accelerator": [HasMethods(["prepare", "unwrap_model", "reduce"]), None],
         "warm_start": ["boolean"],
     }
@@ -223,6 +242,8 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         backbone_dropout,
         activation,
         mixed_memory,
+        readout,
+        patch_length,
         max_epochs,
         batch_size,
         learning_rate,
@@ -239,6 +260,7 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         time_unit,
         dt_scale,
         running_stats,
+        differences,
         device,
         accelerator,
         random_state,
@@ -252,6 +274,8 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         self.backbone_dropout = backbone_dropout
         self.activation = activation
         self.mixed_memory = mixed_memory
+        self.readout = readout
+        self.patch_length = patch_length
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -268,6 +292,7 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         self.time_unit = time_unit
         self.dt_scale = dt_scale
         self.running_stats = running_stats
+        self.differences = differences
         self.device = device
         self.accelerator = accelerator
         self.random_state = random_state
@@ -323,13 +348,14 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         training = self._training()
         if first:
             self.encoder_ = self._new_encoder().fit(panel)
+            self._resolve_auto_settings(panel, incremental)
             self._init_device_and_seed(training)
         dataset = _PanelDataset(self.encoder_.transform(panel), targets, weights)
         self._seed = training.agree(self._seed, dataset)  # one seed: same batches
         if first:
             self.net_ = self._new_net(training, dataset, n_outputs)
         epochs_before = 0 if first else len(self.net_.history)
-        stratify = targets if self._stratify and self.early_stopping else None
+        stratify = targets if self._stratify and self.early_stopping_ else None
         self._train(dataset, stratify, first=first, epochs=1 if incremental else None)
         self._set_fitted_state(incremental, epochs_before)
         return self
@@ -378,7 +404,11 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
                 {name: getattr(self, name) for name in _ENCODER_PARAMS},
                 caller_name=type(self).__name__,
             )
-        if self.early_stopping and incremental:
+        if (
+            incremental
+            and self.early_stopping is not False
+            and self.early_stopping != "auto"
+        ):
             raise ValueError(
                 "partial_fit does not support early_stopping=True: each call "
                 "runs one epoch without a validation split. Set "
@@ -410,13 +440,27 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
             raise ValueError("sample_weight must have at least one positive entry.")
         return weights.astype(np.float32)
 
+    def _resolve_auto_settings(self, panel, incremental):
+        """Fix ``patch_length_`` and ``early_stopping_`` for a new network."""
+        if self.patch_length == "auto":
+            median = float(np.median(panel.lengths)) if len(panel) else 1.0
+            self.patch_length_ = max(1, int(np.ceil(median / _AUTO_PATCH_STEPS)))
+        else:
+            self.patch_length_ = self.patch_length
+        if self.early_stopping == "auto":
+            self.early_stopping_ = (
+                not incremental and len(panel) >= _AUTO_EARLY_STOPPING
+            )
+        else:
+            self.early_stopping_ = self.early_stopping
+
     def _new_encoder(self):
         return PanelEncoder(**{name: getattr(self, name) for name in _ENCODER_PARAMS})
 
     def _new_net(self, training, dataset, n_outputs):
         """A new net for the encoded ``dataset``; records the settings it has."""
         train_split = None
-        if self.early_stopping:
+        if self.early_stopping_:
             train_split = ValidSplit(
                 self.validation_fraction,
                 stratified=self._stratify,
@@ -425,7 +469,12 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         n_inputs = dataset.data.inputs.shape[-1]
         net = self._make_net(
             training,
-            dict(n_inputs=n_inputs, n_outputs=n_outputs),
+            dict(
+                n_inputs=n_inputs,
+                n_outputs=n_outputs,
+                readout=self.readout,
+                patch_length=self.patch_length_,
+            ),
             train_split=train_split,
         )
         self._built_with = {
@@ -439,7 +488,7 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         history = self.history_
         done = [row for row in history if "train_loss" in row]
         self.loss_curve_ = [float(row["train_loss"]) for row in done]
-        if self.early_stopping:
+        if self.early_stopping_:
             self.validation_scores_ = [
                 float(row["valid_loss"]) for row in done if "valid_loss" in row
             ]
@@ -455,7 +504,7 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
             and run >= self.max_epochs
             and (stopper.misses_ < stopper.patience)
         ):
-            what = "validation" if self.early_stopping else "training"
+            what = "validation" if self.early_stopping_ else "training"
             warnings.warn(
                 f"{type(self).__name__} stopped at max_epochs={self.max_epochs} "
                 f"while its {what} loss was still improving by more than "
@@ -565,7 +614,7 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
             _, ax = plt.subplots()
         epochs = np.arange(1, len(self.loss_curve_) + 1)
         ax.plot(epochs, self.loss_curve_, label="training loss")
-        if self.early_stopping:
+        if self.early_stopping_:
             ax.plot(epochs, self.validation_scores_, label="validation loss")
         ax.set(xlabel="epoch", ylabel="loss", title=type(self).__name__)
         ax.legend()

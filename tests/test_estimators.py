@@ -320,7 +320,7 @@ class TestRunningStats:
         X, y = self._spikes(200, 0)
         X_test, y_test = self._spikes(300, 1)
         clf = CfCClassifier(**FAST, running_stats=["max"], random_state=0).fit(X, y)
-        assert clf.net_.module_.cfc.input_size == 4  # value, mask, age, max
+        assert clf.net_.module_.cfc.input_size == 5  # value, mask, age, change, max
         assert clf.score(X_test, y_test) >= 0.95
 
     @pytest.mark.parametrize("Estimator", [CfCClassifier, CfCRegressor])
@@ -329,7 +329,7 @@ class TestRunningStats:
         y = y if Estimator is CfCClassifier else (y == "pos") * 1.0
         est = Estimator(**{**FAST, "max_epochs": 2}, running_stats=True).fit(X, y)
         assert est.encoder_.running_stats is True
-        assert est.net_.module_.cfc.input_size == 7 * 3
+        assert est.net_.module_.cfc.input_size == (3 + 1 + 4) * 3  # + changes
         assert est.predict(X).shape == (30,)
 
     def test_robust_scaling_with_running_stats(self):
@@ -349,6 +349,84 @@ class TestRunningStats:
         msg = "The 'running_stats' parameter of CfCClassifier must be an instance"
         with pytest.raises(ValueError, match=re.escape(msg)):
             CfCClassifier(running_stats="max").fit(X, y)
+
+
+class TestDefaults:
+    """What the defaults build, and tiny problems they must solve quickly."""
+
+    @pytest.mark.parametrize("Estimator", [CfCClassifier, CfCRegressor])
+    def test_auto_settings_follow_the_data(self, Estimator):
+        X, y = _series(40, T=100)  # lengths 50..100
+        y = y if Estimator is CfCClassifier else (y == "pos") * 1.0
+        est = Estimator(**{**FAST, "max_epochs": 1}).fit(X, y)
+        median = np.median(np.sum(~np.isnan(X[:, 0]), axis=1))
+        assert est.patch_length_ == int(np.ceil(median / 32)) == 3
+        # value, mask, age and change of 2 channels per observation, + its gap
+        assert est.net_.module_.cfc.input_size == 3 * (4 * 2 + 1)
+        assert est.net_.module_.head.readout_kind == "all"
+        assert est.early_stopping_ is False  # fewer than 1,000 instances
+        short = Estimator(**{**FAST, "max_epochs": 1}).fit(
+            *_series(20, T=12)[:1], y[:20]
+        )
+        assert short.patch_length_ == 1
+        fixed = Estimator(**{**FAST, "max_epochs": 1}, patch_length=7, readout="last")
+        fixed.fit(X, y)
+        assert fixed.patch_length_ == 7 and fixed.early_stopping_ is False
+        assert fixed.net_.module_.head.readout_kind == "last"
+
+    def test_early_stopping_auto_from_a_thousand_instances(self):
+        X, y = _series(1000, T=4)
+        clf = CfCClassifier(**{**FAST, "max_epochs": 1}, batch_size=256).fit(X, y)
+        assert clf.early_stopping_ is True
+        assert len(clf.validation_scores_) == 1
+        # partial_fit runs one epoch on all the data: no validation split
+        inc = CfCClassifier(**FAST).partial_fit(X, y, classes=["neg", "pos"])
+        assert inc.early_stopping_ is False
+
+    @pytest.mark.parametrize(
+        "param, value, allowed",
+        [
+            ("readout", "median", "a str among"),
+            ("patch_length", 0, "an int in the range [1, inf) or a str among"),
+            ("early_stopping", "yes", "an instance of 'bool' or"),
+            ("differences", "yes", "an instance of 'bool'"),
+        ],
+    )
+    def test_new_settings_are_validated(self, param, value, allowed):
+        X, y = _series(10)
+        msg = f"The '{param}' parameter of CfCClassifier must be {allowed}"
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            CfCClassifier(**{param: value}).fit(X, y)
+
+    def test_defaults_find_where_a_peak_is_in_long_series(self):
+        # the class is where a bump sits in 160 noisy steps: the last state
+        # alone must carry it across more than a hundred steps; the defaults
+        # (patches, pooled readout) read it directly
+        rng = np.random.default_rng(0)
+        n, T = 80, 160
+        y = np.repeat(["early", "late"], n // 2)
+        centre = np.where(y == "early", 40, 120) + rng.integers(-10, 11, n)
+        t = np.arange(T)
+        X = (
+            rng.normal(0, 0.3, (n, 1, T))
+            + np.exp(-0.5 * ((t - centre[:, None]) / 4.0) ** 2)[:, None]
+        )
+        order = rng.permutation(n)
+        train, test = order[:50], order[50:]
+        clf = CfCClassifier(max_epochs=30, random_state=0).fit(X[train], y[train])
+        assert clf.score(X[test], y[test]) >= 0.9
+
+    def test_defaults_read_the_shape_under_a_varying_level(self):
+        # the target is a slope; each series' level varies a hundred times
+        # more than the slope moves it, which a per-channel scale squashes
+        rng = np.random.default_rng(0)
+        n, T = 120, 40
+        slope = rng.uniform(-1, 1, n)
+        level = rng.normal(0, 100, n)
+        X = (level[:, None] + slope[:, None] * np.arange(T) / T)[:, None, :]
+        X = X + rng.normal(0, 0.01, X.shape)
+        reg = CfCRegressor(max_epochs=30, random_state=0).fit(X[:80], slope[:80])
+        assert reg.score(X[80:], slope[80:]) >= 0.9
 
 
 class TestPersistence:
