@@ -40,6 +40,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch.dataset import ValidSplit
 
 from ._skorch import LR_SCHEDULES, OPTIMIZERS, _PanelDataset, _Training, train_net
+from ._threads import env_threads, network_width, torch_threads
 from .exceptions import DivergenceError
 from .nn import ACTIVATIONS, MODES, READOUTS, CfCSequenceNetwork
 from .panel import (
@@ -88,8 +89,10 @@ _ENCODER_PARAMS = (
     "time_unit",
 )
 # patch_length="auto": about this many network steps for a series of median
-# length (longer series are cut into patches of several observations)
+# length (longer series are cut into patches of several observations), when
+# at least this share of the channels is observed at a step on average
 _AUTO_PATCH_STEPS = 32
+_AUTO_PATCH_DENSITY = 0.5
 # early_stopping="auto": on from this many training instances (a tenth of
 # them is then a validation set of at least 100)
 _AUTO_EARLY_STOPPING = 1000
@@ -163,6 +166,7 @@ class _CfCBase:
     def _init_device_and_seed(self, training):
         """Fix the device (``device_``) and the seed of a new network."""
         training.check()
+        env_threads()  # a bad SKLEARN_CFC_NUM_THREADS fails before any work
         self.device_ = training.device(self.device)
         self._seed = check_random_state(self.random_state).randint(2**31 - 1)
 
@@ -187,18 +191,22 @@ class _CfCBase:
 
         ``first`` initialises the network; ``epochs`` None runs up to
         ``max_epochs``. If the loss diverges on a first fit, ``net_`` is
-        removed so that the estimator is unfitted.
+        removed so that the estimator is unfitted. It runs with the torch
+        thread count ``_threads.torch_threads`` chooses for the batch size.
         """
+        work = self.batch_size * network_width(self)
+        device = self.net_.device or self.device_  # None while accelerate places
         try:
-            train_net(
-                self.net_,
-                dataset,
-                y,
-                seed=self._seed,
-                device=self.device_,
-                first=first,
-                epochs=epochs,
-            )
+            with torch_threads(work, device, verbose=self.net_.verbose):
+                train_net(
+                    self.net_,
+                    dataset,
+                    y,
+                    seed=self._seed,
+                    device=self.device_,
+                    first=first,
+                    epochs=epochs,
+                )
         except DivergenceError:
             if first:
                 del self.net_
@@ -443,8 +451,14 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
     def _resolve_auto_settings(self, panel, incremental):
         """Fix ``patch_length_`` and ``early_stopping_`` for a new network."""
         if self.patch_length == "auto":
+            # long, densely observed series: patches; sparse records (a few
+            # of many channels at a time, as in health records): one
+            # observation per step, each informative on its own
+            real = np.arange(panel.values.shape[1]) < panel.lengths[:, None]
+            density = float(panel.mask[real].mean()) if real.any() else 1.0
             median = float(np.median(panel.lengths)) if len(panel) else 1.0
-            self.patch_length_ = max(1, int(np.ceil(median / _AUTO_PATCH_STEPS)))
+            k = int(np.ceil(median / _AUTO_PATCH_STEPS))
+            self.patch_length_ = max(1, k) if density >= _AUTO_PATCH_DENSITY else 1
         else:
             self.patch_length_ = self.patch_length
         if self.early_stopping == "auto":
@@ -578,7 +592,8 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         module = net.module_
         module.eval()
         out = None
-        with torch.no_grad():
+        work = min(len(panel), _PREDICT_BATCH) * network_width(self)
+        with torch.no_grad(), torch_threads(work, net.device):
             for idx in bucket_batches(panel.lengths, _PREDICT_BATCH):
                 batch = self.encoder_.transform(panel.take(idx))
                 y = module(

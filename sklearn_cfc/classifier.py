@@ -59,8 +59,10 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         :func:`sklearn_cfc.nn.patch_sequences`). "auto" picks
         ``ceil(median length / 32)`` from the training data (1 for series
         of up to 32 observations), so that long series take about 32 steps
-        of the recurrence: faster, and easier to train. The value used is
-        ``patch_length_``.
+        of the recurrence: faster, and easier to train; but 1 where fewer
+        than half of the channels are observed at a step on average (sparse
+        records such as PhysioNet's, where patches cost 0.02-0.03 ROC AUC on
+        validation). The value used is ``patch_length_``.
     max_epochs : int, default=100
         Maximum number of passes over the training data.
     batch_size : int, default=32

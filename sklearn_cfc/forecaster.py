@@ -14,6 +14,7 @@ from sktime.forecasting.base import BaseForecaster
 
 from ._base import _CfCBase
 from ._skorch import _PanelDataset
+from ._threads import network_width, torch_threads
 from .nn import CfCForecastNetwork, MaskedGaussianNLLLoss
 from .panel import (
     PanelEncoder,
@@ -379,7 +380,8 @@ class CfCForecaster(_CfCBase, BaseForecaster):
         module.eval()
         device = self.net_.device
         out = np.empty((len(windows), windows.query.shape[1], 2 * len(self.columns_)))
-        with torch.no_grad():
+        work = min(len(windows), _PREDICT_BATCH) * network_width(self)
+        with torch.no_grad(), torch_threads(work, device):
             for idx in bucket_batches(windows.lengths, _PREDICT_BATCH):
                 batch = windows.take(idx)
                 inputs = {

@@ -373,6 +373,16 @@ class TestDefaults:
         fixed.fit(X, y)
         assert fixed.patch_length_ == 7 and fixed.early_stopping_ is False
         assert fixed.net_.module_.head.readout_kind == "last"
+        # sparse records (about a third of 4 channels at a step): no patches
+        sparse, _ = _series(40, T=200, C=4)
+        rng = np.random.default_rng(0)
+        sparse[rng.random(sparse.shape) < 0.8] = np.nan
+        sparse[:, :, 0] = 0.0  # every instance starts observed
+        est = Estimator(**{**FAST, "max_epochs": 1}).fit(sparse, y)
+        assert est.patch_length_ == 1
+        full = np.where(np.isnan(sparse), 1.0, sparse)  # every channel, every step
+        dense = Estimator(**{**FAST, "max_epochs": 1}).fit(full, y)
+        assert dense.patch_length_ > 1
 
     def test_early_stopping_auto_from_a_thousand_instances(self):
         X, y = _series(1000, T=4)
