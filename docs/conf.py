@@ -171,7 +171,7 @@ def _accuracy():
         "CfC fit CPU-s",
         "target",
     ]
-    text = _table(header, rows)
+    text = _table(header, rows) if rows else "No record of the current benchmark yet.\n"
     if older:
         text += "\nNot yet rerun with the current benchmark: " + ", ".join(older) + "\n"
     return text

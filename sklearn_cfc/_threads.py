@@ -33,8 +33,9 @@ Precedence, first match wins:
 4. the rule above.
 
 torch's setter covers every pool torch uses on a CPU: its OpenMP threads,
-MKL's (linked into torch) and oneDNN's (which run on OpenMP). numpy's own
-BLAS pool is not involved in training or prediction.
+MKL's (linked into torch, out of threadpoolctl's sight) and oneDNN's (which
+run on OpenMP), so threadpoolctl is not needed; numpy's own BLAS pool does
+no matrix products in the input encoding.
 
 Threads and concurrency
 -----------------------
@@ -62,9 +63,10 @@ __all__ = ["choose_threads", "env_threads", "network_width", "torch_threads"]
 ENV = "SKLEARN_CFC_NUM_THREADS"
 # environment variables torch reads for its own count: set means "leave it"
 _TORCH_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-# batch size x width that one thread handles before a second one pays
-# (measured: docs/user_guide/threads.rst)
-_WORK_PER_THREAD = 2**18
+# one thread per this much batch size x width, so two from twice it: about
+# where two threads stop losing to one on a busy 2-core machine (figures:
+# docs/user_guide/threads.rst)
+_WORK_PER_THREAD = 2**20
 
 _lock = threading.Lock()
 _depth = 0  # calls inside torch_threads now, on every Python thread
