@@ -180,7 +180,37 @@ def _accuracy():
 def _forecasting():
     results = json.loads((RESULTS / "forecasting.json").read_text())["results"]
     parts = []
-    if "airline" in results:
+    names = ("naive", "seasonal_naive", "drift", "theta", "autoets")
+    rows = []
+    for key in ("airline", "shampoo", "lynx", "pbs"):
+        r = results.get(key)
+        if r is None or "cfc" not in r:
+            continue
+        smape, base = r["cfc"]["smape"], r["baselines"]
+        rows.append(
+            [
+                key,
+                r["data"]["held_out"],
+                f"{smape['worst']:.3f} / {smape['mean']:.3f} / {smape['spread']:.3f}",
+                *(f"{base[n]['smape']:.3f}" if n in base else "--" for n in names),
+                f"{r['cfc']['fit_cpu_s']:.1f}",
+            ]
+        )
+    if rows:
+        header = [
+            "series",
+            "held out",
+            "CfC worst / mean / spread",
+            "naive",
+            "seasonal naive",
+            "drift",
+            "Theta",
+            "AutoETS",
+            "CfC fit CPU-s",
+        ]
+        parts.append("**Defaults, three seeds (sMAPE)**\n\n")
+        parts.append(_table(header, rows))
+    elif "airline" in results and "models" in results["airline"]:
         rows = [
             [m["model"], f"{m['valid_smape']:.3f}", f"{m['test_smape']:.3f}"]
             for m in results["airline"]["models"]
