@@ -35,9 +35,16 @@ def run(drop: float = 0.5, seed: int = 0, verbose: bool = True) -> float:
     fit_time = time.perf_counter() - start
     accuracy = clf.score(X_test, y_test)
     if verbose:
+        import torch
+
+        from ._threads import choose_threads, network_width
+
+        work = clf.batch_size * network_width(clf)
+        threads = choose_threads(work, clf.device_) or torch.get_num_threads()
         print(
             f"test accuracy {accuracy:.3f}; fit time {fit_time:.1f} s "
-            f"({clf.n_iter_} epochs on {clf.device_})"
+            f"({clf.n_iter_} epochs on {clf.device_}, {threads} torch "
+            f"thread{'s' if threads != 1 else ''}; see the user guide on threads)"
         )
     return accuracy
 
