@@ -81,9 +81,12 @@ STATS = _Satisfies(
 )
 
 
-def _changes(panel):
+def _changes(panel, filled=None):
     """Per step and channel, the change of the value since the channel's
     previous observation; NaN where it is not observed now or not before.
+
+    ``filled`` is the panel's forward fill (each channel's latest value so
+    far, NaN before its first observation), when the caller has it already.
 
     Returns
     -------
@@ -93,13 +96,17 @@ def _changes(panel):
     changes = np.full((n, T, C), np.nan)
     if T < 2:
         return changes
-    before = last_observed(panel.mask)[:, :-1]  # latest observation before t
-    has = panel.mask[:, 1:] & (before >= 0)
-    previous = np.take_along_axis(
-        panel.values[:, :-1].astype(np.float64), np.maximum(before, 0), axis=1
-    )
+    if filled is None:
+        before = last_observed(panel.mask)[:, :-1]  # latest observation before t
+        previous = np.take_along_axis(
+            panel.values[:, :-1].astype(np.float64), np.maximum(before, 0), axis=1
+        )
+        has = panel.mask[:, 1:] & (before >= 0)
+    else:
+        previous = filled[:, :-1]
+        has = panel.mask[:, 1:] & ~np.isnan(previous)
     np.subtract(
-        panel.values[:, 1:], previous, out=changes[:, 1:], where=has, casting="unsafe"
+        panel.values[:, 1:], previous, out=changes[:, 1:], where=has, dtype=np.float64
     )
     return changes
 
@@ -470,7 +477,12 @@ class PanelEncoder(BaseEstimator):
         start = 3 * C
         if self.differences:
             change = inputs[:, :, start : start + C]
-            np.divide(_changes(panel), self.change_scale_, out=change, casting="unsafe")
+            np.divide(
+                _changes(panel, filled),
+                self.change_scale_,
+                out=change,
+                casting="unsafe",
+            )
             if clip is not None:
                 np.clip(change, -clip, clip, out=change)
             np.copyto(change, 0.0, where=np.isnan(change))  # padding too
