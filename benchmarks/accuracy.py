@@ -292,14 +292,14 @@ def load_classification(key):
                 f.set_axis(f.index.astype(np.float64))
                 for f in make_irregular(X, drop=drop, random_state=seed)
             ]
-            for X, seed in zip((X_train, X_test), DROP_SEEDS)
+            for X, seed in zip((X_train, X_test), DROP_SEEDS, strict=False)
         )
         source += (
             f"; make_irregular(drop={drop}), random_state {DROP_SEEDS[0]} (train)"
             f" and {DROP_SEEDS[1]} (test); baselines on linear interpolation"
         )
-    S_train = [_on_grid(f, n) for f, n in zip(X_train, lengths[0])]
-    S_test = [_on_grid(f, n) for f, n in zip(X_test, lengths[1])]
+    S_train = [_on_grid(f, n) for f, n in zip(X_train, lengths[0], strict=False)]
+    S_test = [_on_grid(f, n) for f, n in zip(X_test, lengths[1], strict=False)]
     return {
         "X_train": X_train,
         "X_test": X_test,
@@ -373,9 +373,9 @@ def find_physionet(explicit=None):
         candidates += [Path(env) / "physionet2012", Path(env)]
     candidates.append(REPO.parent / "shared" / "data" / "physionet2012")
     for path in candidates:
-        if (path / "set-b.tar.gz").exists() or (path / "set-b").is_dir():
-            if (path / "Outcomes-b.txt").exists():
-                return path
+        has_set = (path / "set-b.tar.gz").exists() or (path / "set-b").is_dir()
+        if has_set and (path / "Outcomes-b.txt").exists():
+            return path
     return None
 
 
@@ -665,7 +665,7 @@ def run_classification(key, args):
         "irregular": CLASSIFICATION[key][1] > 0,
         "n_train": len(data["y_train"]),
         "n_test": len(data["y_test"]),
-        "n_classes": int(len(np.unique(data["y_train"]))),
+        "n_classes": len(np.unique(data["y_train"])),
         "n_channels": int(data["S_train"][0].shape[0]),
         "length": {"min": int(min(lengths)), "max": int(max(lengths))},
         "cfc": _seed_summary(rows, True, args.cfc_params),
@@ -954,10 +954,13 @@ def format_summary(s):
     if s is None:
         return "aim: no classification set recorded."
     lines = [
-        f"aim: mean accuracy gap to MiniRocket over {len(s['classification_sets'])} "
-        f"classification sets: {s['mean_gap_to_minirocket_worst_seed']:+.3f} "
-        f"(worst seed), {s['mean_gap_to_minirocket_seed_mean']:+.3f} (seed mean); "
-        f"aim <= {s['aim_gap']:.2f}",
+        (
+            "aim: mean accuracy gap to MiniRocket over "
+            f"{len(s['classification_sets'])} "
+            f"classification sets: {s['mean_gap_to_minirocket_worst_seed']:+.3f} "
+            f"(worst seed), {s['mean_gap_to_minirocket_seed_mean']:+.3f} (seed mean); "
+            f"aim <= {s['aim_gap']:.2f}"
+        ),
     ]
     irregular = s["irregular_minus_minirocket_worst_seed"]
     if irregular:

@@ -135,7 +135,7 @@ def start_ray():
         return torch.get_num_threads()
 
     probe = ray.get([threads.remote() for _ in range(WORKERS)])
-    niceness = os.environ["RAY_worker_niceness"]
+    niceness = os.environ["RAY_WORKER_NICENESS"]
     return ray, dict(start_s=started, torch_threads=sorted(probe), niceness=niceness)
 
 
@@ -205,14 +205,16 @@ def main(argv=None):
     agree = all(summary == reference for summary in summaries.values())
     base = statistics.median(times["n_jobs=1"])
     base_fan_out = statistics.median(
-        t - r for t, r in zip(times["n_jobs=1"], refit["n_jobs=1"])
+        t - r for t, r in zip(times["n_jobs=1"], refit["n_jobs=1"], strict=False)
     )
     results = {}
     n_fits = len(reference["mean_test_scores"]) * 3
     print(f"\n{n_fits} fits + refit, {max_epochs} epochs")
     for name in runs:
         median = statistics.median(times[name])
-        fan_out = statistics.median(t - r for t, r in zip(times[name], refit[name]))
+        fan_out = statistics.median(
+            t - r for t, r in zip(times[name], refit[name], strict=False)
+        )
         results[name] = dict(
             seconds=times[name],
             refit_seconds=refit[name],

@@ -237,9 +237,9 @@ def _table(rows, columns):
     """Print a list of dicts as an aligned text table."""
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    print("  ".join(f"{c:<{w}}" for c, w in zip(columns, widths)))
+    print("  ".join(f"{c:<{w}}" for c, w in zip(columns, widths, strict=False)))
     for r in cells:
-        print("  ".join(f"{v:<{w}}" for v, w in zip(r, widths)))
+        print("  ".join(f"{v:<{w}}" for v, w in zip(r, widths, strict=False)))
 
 
 def _cell(value):
@@ -597,7 +597,7 @@ def _tune(valid_train, valid, seeds, fixed):
     keys = list(AIRLINE_GRID)
     for target in ("raw", "log"):
         for values in itertools.product(*AIRLINE_GRID.values()):
-            params = dict(zip(keys, values))
+            params = dict(zip(keys, values, strict=False))
             scores = [
                 _score(lambda: _cfc(target, params, s, fixed), valid_train, valid)[0]
                 for s in seeds
@@ -778,7 +778,9 @@ def run_physionet(args):
     rows = []
     for column in columns:
         parts = [r[1:] for r in records if r[0] == column]
-        truth, cfc, lower, upper, locf, trend = map(np.concatenate, zip(*parts))
+        truth, cfc, lower, upper, locf, trend = map(
+            np.concatenate, zip(*parts, strict=False)
+        )
         rows.append(
             {
                 "variable": column,

@@ -73,10 +73,7 @@ def full_step(model, x, dt, readout, target):
 
     def step():
         optimizer.zero_grad()
-        if isinstance(model, CfC):
-            out = model(x, dt)[0]
-        else:
-            out = model(x)[0]
+        out = model(x, dt)[0] if isinstance(model, CfC) else model(x)[0]
         loss = torch.nn.functional.mse_loss(readout(out), target)
         loss.backward()
         optimizer.step()

@@ -102,7 +102,7 @@ def child(model_path, mode, n):
     X = batches(n)
     if mode == "array":  # filled in place: the peak before is model + input
         array = np.empty((n, C, T), dtype=np.float32)
-        for start, batch in zip(range(0, n, BATCH), X):
+        for start, batch in zip(range(0, n, BATCH), X, strict=False):
             array[start : start + len(batch)] = batch
         X = array
     before = rss_mib()
@@ -112,7 +112,8 @@ def child(model_path, mode, n):
     proba = clf.predict_proba(X)
     seconds = time.perf_counter() - start
     peak = sampler.stop()
-    assert proba.shape == (n, 2) and np.isfinite(proba).all()
+    assert proba.shape == (n, 2)
+    assert np.isfinite(proba).all()
     input_mib = n * C * T * 4 / 2**20 if mode == "array" else 0.0
     print(
         json.dumps(

@@ -104,7 +104,7 @@ def main(argv=None):
         "to_panel(ragged irregular list)": lambda: to_panel(ragged),
     }
     times = {name: [] for name in cases}
-    for name, fn in cases.items():  # warm-up
+    for fn in cases.values():  # warm-up
         fn()
     for r in range(args.repeats):
         names = list(cases) if r % 2 == 0 else list(cases)[::-1]

@@ -101,9 +101,9 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from _machine import cpu_model, machine_info
@@ -723,7 +723,10 @@ def plot(results: list[dict], args, path: Path) -> None:
     width = 0.8 / max(len(names), 1)
     colors = plt.get_cmap("tab10").colors
     for ax, phase, title in zip(
-        axes, ("train_ms", "infer_ms"), ("training step", "inference pass")
+        axes,
+        ("train_ms", "infer_ms"),
+        ("training step", "inference pass"),
+        strict=False,
     ):
         for i, name in enumerate(names):
             xs, med, err_lo, err_hi = [], [], [], []

@@ -145,7 +145,9 @@ def main(argv=None):
             for n in (1, 2) if r % 2 == 0 else (2, 1):
                 torch.set_num_threads(n)
                 samples[n].append(_time(call, args.steps))
-        ratios = [w2 / w1 for (w1, _), (w2, _) in zip(samples[1], samples[2])]
+        ratios = [
+            w2 / w1 for (w1, _), (w2, _) in zip(samples[1], samples[2], strict=False)
+        ]
         med = {
             n: (
                 1e3 * statistics.median(w for w, _ in s),

@@ -40,7 +40,7 @@ params = [*core.parameters(), *readout.parameters()]
 optimizer = torch.optim.Adam(params, lr=1e-2)
 inputs = torch.cat([x, next_gap[..., None]], dim=-1)
 losses = []
-for epoch in range(150):
+for _epoch in range(150):
     optimizer.zero_grad()
     out, _ = core(inputs, dt)
     loss = torch.nn.functional.mse_loss(readout(out).squeeze(-1), target)

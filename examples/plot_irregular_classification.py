@@ -41,7 +41,7 @@ print(f"observations per series: {min(lengths)} to {max(lengths)}")
 # Two series of the first channel from different speakers. The line is the
 # complete recording; the markers are the observations the model sees.
 fig, ax = plt.subplots(figsize=(7, 3.5))
-for i, color in zip([0, 30], ["tab:blue", "tab:orange"]):
+for i, color in zip([0, 30], ["tab:blue", "tab:orange"], strict=False):
     full, kept = X_train_full[i]["dim_0"], X_train[i]["dim_0"]
     ax.plot(full.index, full, color=color, alpha=0.3)
     ax.plot(kept.index, kept, "o", color=color, label=f"speaker {y_train[i]}")

@@ -23,6 +23,7 @@ import inspect
 import warnings
 from abc import ABCMeta, abstractmethod
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 from numbers import Integral, Real
 
 import numpy as np
@@ -143,8 +144,22 @@ class _CfCBase:
         "verbose": ["verbose"],
     }
 
-    _module = None  # the torch module the net trains
-    _criterion = None  # its loss, one value per sample (reduction="none")
+    _module: type[torch.nn.Module] | None = None  # the module the net trains
+    # its loss, one value per sample (reduction="none")
+    _criterion: type[torch.nn.Module] | None = None
+
+    # What the mixin reads of the estimator it is mixed into: settings that
+    # every CfC estimator has, the fitted skorch net, and ``get_params`` of
+    # scikit-learn's or sktime's base class.
+    device: str | torch.device
+    random_state: int | np.random.RandomState | None
+    batch_size: int
+    verbose: int
+    net_: Any
+
+    if TYPE_CHECKING:
+
+        def get_params(self, deep: bool = True) -> dict[str, Any]: ...
 
     def _validate_params(self):
         """Check every setting against ``_parameter_constraints``."""
@@ -524,6 +539,7 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
                 f"while its {what} loss was still improving by more than "
                 f"tol={self.tol}; increase max_epochs for a better fit.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
 
     # ------------------------------------------------------ data in

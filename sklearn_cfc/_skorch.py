@@ -109,7 +109,7 @@ class _BucketSampler(torch.utils.data.Sampler):
         return iter(batches)
 
     def __len__(self):
-        return -(-len(self.lengths) // self.batch_size)
+        return int(-(-len(self.lengths) // self.batch_size))
 
 
 class _BucketLoader(torch.utils.data.DataLoader):

@@ -281,7 +281,7 @@ class CfCForecaster(_CfCBase, BaseForecaster):
                 warnings.simplefilter("ignore", RuntimeWarning)
                 std = np.nanstd(values, axis=1)
             std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
-            scales.update((keys[i], row) for i, row in zip(new, std))
+            scales.update((keys[i], row) for i, row in zip(new, std, strict=True))
             if learn:
                 self.series_scale_ = scales
         return np.stack([scales[key] for key in keys])

@@ -291,7 +291,8 @@ def ray_backend():
             # Ray's workers run at niceness 15 by default: on a busy CI
             # machine they would wait for every other process
             patch.setenv(
-                "RAY_worker_niceness", os.environ.get("RAY_worker_niceness", "0")
+                "RAY_worker_niceness",  # Ray's own spelling
+                os.environ.get("RAY_worker_niceness", "0"),  # noqa: SIM112
             )
             ray.init(
                 address="local",  # a new instance, even if RAY_ADDRESS is set
@@ -310,7 +311,7 @@ def ray_backend():
 def test_search_on_ray_matches_the_local_search(ray_backend, local_searches, tmp_path):
     case = "grid-classifier-frames"
     local, _, _ = local_searches(case)
-    search, X, y = _run(case, n_jobs=2, backend="ray", ray=True)
+    search, X, _y = _run(case, n_jobs=2, backend="ray", ray=True)
     _assert_same_search(search, local)
     assert search.best_score_ > 0.8  # only the timestamps tell the classes apart
 

@@ -255,7 +255,8 @@ class TestTraining:
         X, y = _series()
         CfCClassifier(**{**FAST, "max_epochs": 2}, verbose=1).fit(X, y)
         out = capsys.readouterr().out
-        assert "train_loss" in out and "epoch" in out
+        assert "train_loss" in out
+        assert "epoch" in out
 
     def test_divergence_raises_instead_of_returning_a_broken_model(self):
         X, _ = _series()
@@ -371,7 +372,8 @@ class TestDefaults:
         assert short.patch_length_ == 1
         fixed = Estimator(**{**FAST, "max_epochs": 1}, patch_length=7, readout="last")
         fixed.fit(X, y)
-        assert fixed.patch_length_ == 7 and fixed.early_stopping_ is False
+        assert fixed.patch_length_ == 7
+        assert fixed.early_stopping_ is False
         assert fixed.net_.module_.head.readout_kind == "last"
         # sparse records (about a third of 4 channels at a step): no patches
         sparse, _ = _series(40, T=200, C=4)
@@ -619,7 +621,7 @@ class TestWorkflows:
         assert search.best_score_ > 0.8
 
     def test_cross_val_score_regressor_on_frames(self):
-        frames, y = _timing_frames(n=60)
+        frames, _y = _timing_frames(n=60)
         target = np.array([f.index[-1] for f in frames])  # total duration
         scores = cross_val_score(
             CfCRegressor(**FAST, random_state=0), frames, target, cv=3
@@ -688,7 +690,7 @@ class TestBadInput:
             clf.predict(renamed)
 
     def test_empty_and_mismatched_input(self):
-        with pytest.raises(ValueError, match="0 sample|no instances"):
+        with pytest.raises(ValueError, match=r"0 sample|no instances"):
             CfCClassifier().fit(np.empty((0, 2, 5)), [])
         X, y = _series()
         with pytest.raises(ValueError, match="X has 60 instances, but y has 59"):

@@ -133,9 +133,8 @@ def test_env_override_error(value, monkeypatch):
     )
     with pytest.raises(ValueError, match=re.escape(message)):
         choose_threads(32 * 128)
-    with pytest.raises(ValueError, match=re.escape(message)):
-        with torch_threads(32 * 128):
-            pass  # pragma: no cover
+    with pytest.raises(ValueError, match=re.escape(message)), torch_threads(32 * 128):
+        pass  # pragma: no cover
 
 
 def test_network_width():
@@ -158,10 +157,9 @@ def test_scoped_and_restored():
 
 def test_restored_after_exception(monkeypatch):
     monkeypatch.setenv(ENV, "1")
-    with pytest.raises(KeyError):
-        with torch_threads(0):
-            assert torch.get_num_threads() == 1
-            raise KeyError("boom")
+    with pytest.raises(KeyError), torch_threads(0):  # noqa: PT012
+        assert torch.get_num_threads() == 1
+        raise KeyError("boom")
     assert torch.get_num_threads() == BASELINE
     assert _new_thread_count() == BASELINE
 
@@ -213,7 +211,8 @@ def test_env_count_in_fit_and_predict(data, monkeypatch):
     _spy_forward(clf, seen)
     clf.partial_fit(X, y)  # trains: the hook sees training batches too
     clf.predict(X)
-    assert seen and set(seen) == {2}
+    assert seen
+    assert set(seen) == {2}
     assert torch.get_num_threads() == 1
 
 
@@ -273,7 +272,8 @@ def test_forecaster_fit_and_predict(monkeypatch):
     forecaster.fit(y, fh=[1, 2])
     _spy_forward(forecaster, seen)
     forecaster.predict()
-    assert seen and set(seen) == {1}
+    assert seen
+    assert set(seen) == {1}
     assert torch.get_num_threads() == BASELINE
     assert _new_thread_count() == BASELINE
 
@@ -302,7 +302,8 @@ def test_concurrent_predict_restores_count(data):
     for thread in threads:
         thread.join()
     assert not errors
-    assert len(seen) >= 2 and set(seen) == {1}
+    assert len(seen) >= 2
+    assert set(seen) == {1}
     for k in range(2):
         np.testing.assert_array_equal(results[k], expected)
     assert torch.get_num_threads() == BASELINE
@@ -323,7 +324,7 @@ def test_concurrent_scopes_stress(monkeypatch):
                     with torch_threads((k % 3) * 2 * W):
                         if (i + k) % 7 == 0:
                             raise KeyError(i)
-                except KeyError:
+                except KeyError:  # noqa: PERF203 - raising is the test
                     pass
             after.append(torch.get_num_threads())
         except Exception as exc:  # pragma: no cover - reported below

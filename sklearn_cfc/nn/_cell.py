@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["CfCCell", "ACTIVATIONS", "MODES"]
+__all__ = ["ACTIVATIONS", "MODES", "CfCCell"]
 
 MODES = ("default", "no_gate", "pure")
 
@@ -186,7 +187,7 @@ class CfCCell(nn.Module):
         self._act = ACTIVATIONS[activation]
         widths = [input_size + units] + [backbone_units] * backbone_layers
         self.backbone = nn.ModuleList(
-            nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:])
+            nn.Linear(a, b) for a, b in itertools.pairwise(widths)
         )
         self.dropout = nn.Dropout(self.backbone_dropout)
         n_heads = 1 if mode == "pure" else 4

@@ -450,7 +450,7 @@ class CfC(nn.Module):
                 )
             return tuple(
                 self._check_state_tensor(s, name, B, x, unbatched, shape)
-                for s, name in zip(state, ("state[0]", "state[1]"))
+                for s, name in zip(state, ("state[0]", "state[1]"), strict=True)
             )
         return self._check_state_tensor(state, "state", B, x, unbatched, shape)
 

@@ -244,7 +244,7 @@ def _stepper(steps: list[int], batch: int):
             return None
         views = list(buf.unbind(0)) if buf.stride(0) else [buf[0]] * len(steps)
         if padded:
-            views = [v[:n] for v, n in zip(views, steps)]
+            views = [v[:n] for v, n in zip(views, steps, strict=True)]
         return views
 
     return rows
@@ -276,7 +276,7 @@ def _forward(x, dt, h0, c0, plan, masks, weights, store=False):
     # half is computed for all steps at once
     memory = [(Te + 1, B, H), (Te, B, 4 * H)] if mixed else []
     arena = Arena(
-        [(Te + 1, B, H), (Te, B, C), (Te, B, ch.w1x.shape[0])] + memory + per_step,
+        [(Te + 1, B, H), (Te, B, C), (Te, B, ch.w1x.shape[0]), *memory, *per_step],
         x,
         zero=padded,
     )
@@ -477,7 +477,7 @@ def _memory_jacobian(H, GATES, KS, Q, K, AQ, tmp):
     d hl / d gates for ``o``; ``AQ`` receives d hl / d k' divided by -2 (the
     loop multiplies by -2 for free). ``tmp`` is (Te, B, H) work space.
     """
-    mi, mf, mg, mo = GATES.split(H, dim=-1)
+    mi, _mf, mg, mo = GATES.split(H, dim=-1)
     torch.addcmul(GATES, GATES, GATES, value=-1.0, out=K)  # sigmoid'
     ki, kf, kg, ko = K.split(H, dim=-1)
     one = GATES.new_ones(())
@@ -501,7 +501,7 @@ class _CfCSequence(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, g_out, g_last, g_c=None):
         mode, H, L, _, mixed, steps = ctx.plan
-        x, *weights = ctx.saved_tensors
+        x, *_ = ctx.saved_tensors
         s, masks = ctx.saved, ctx.masks
         B, T, C = x.shape
         Te = len(steps)
@@ -652,5 +652,7 @@ class _CfCSequence(torch.autograd.Function):
             d_ih = DGATES.view(TB, -1).t() @ s["x_tm"]
             grads += [d_ih, d_hh, d_b, d_b.clone()]
         scratch.release()
-        grads = [gr if need else None for gr, need in zip(grads, needs[6:])]
+        grads = [
+            gr if need else None for gr, need in zip(grads, needs[6:], strict=True)
+        ]
         return (dx, ddt, dh0, dc0, None, None, *grads)

@@ -70,7 +70,7 @@ class Arena:
         self._block = _take(sum(sizes), like.dtype, like.device)
         self.tensors = []
         offset = 0
-        for shape, size in zip(shapes, sizes):
+        for shape, size in zip(shapes, sizes, strict=True):
             self.tensors.append(self._block[offset : offset + size].view(shape))
             offset += size
         if zero:

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from ._panel import Panel
 from ._time import NUMERIC, check_time_unit, format_time, index_to_float
 
-__all__ = ["to_panel", "check_y_length", "count_instances", "input_format"]
+__all__ = ["check_y_length", "count_instances", "input_format", "to_panel"]
 
 
 # -- labels for messages ------------------------------------------------------
@@ -738,7 +738,7 @@ def _from_nested(X, time_channel, unit, unit_ns):
     columns = X.columns
     for i, row in enumerate(X.itertuples(index=False)):
         cells = []
-        for name, cell in zip(columns, row):
+        for name, cell in zip(columns, row, strict=True):
             if isinstance(cell, np.ndarray):
                 cell = pd.Series(cell)
             if not isinstance(cell, pd.Series):
@@ -990,7 +990,7 @@ def count_instances(X):
     fmt = input_format(X)
     if fmt == "pd-multiindex":
         codes = X.index.codes[0]
-        return int(len(np.unique(codes[codes >= 0])))
+        return len(np.unique(codes[codes >= 0]))
     if fmt == "numpy":
         shape = np.shape(X)
         return shape[0] if shape else 0

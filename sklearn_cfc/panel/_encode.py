@@ -150,12 +150,15 @@ def check_channels(panel, fitted):
             f"{expected} channel{'' if expected == 1 else 's'} as input."
         )
     names = getattr(fitted, "feature_names_in_", None)
-    if names is not None and all(isinstance(c, str) for c in panel.channels):
-        if list(panel.channels) != list(names):
-            raise ValueError(
-                f"X has channels {list(panel.channels)}, but {owner} was fitted "
-                f"with channels {list(names)}; they must match, in the same order."
-            )
+    if (
+        names is not None
+        and all(isinstance(c, str) for c in panel.channels)
+        and list(panel.channels) != list(names)
+    ):
+        raise ValueError(
+            f"X has channels {list(panel.channels)}, but {owner} was fitted "
+            f"with channels {list(names)}; they must match, in the same order."
+        )
 
 
 class EncodedPanel(NamedTuple):

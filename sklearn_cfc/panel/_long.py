@@ -194,6 +194,6 @@ def from_long(
                 columns=columns,
                 copy=False,
             )
-            for a, b in zip(starts.tolist(), stops.tolist())
+            for a, b in zip(starts.tolist(), stops.tolist(), strict=True)
         ]
     return (X, out_ids) if return_ids else X

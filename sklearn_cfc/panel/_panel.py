@@ -127,10 +127,7 @@ class Panel:
         return self.values.shape[0]
 
     def __repr__(self):
-        if len(self):
-            span = f"{self.lengths.min()}..{self.lengths.max()}"
-        else:
-            span = "-"
+        span = f"{self.lengths.min()}..{self.lengths.max()}" if len(self) else "-"
         return (
             f"Panel(n_instances={self.n_instances}, "
             f"n_timepoints={self.n_timepoints}, n_channels={self.n_channels}, "

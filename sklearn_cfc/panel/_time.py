@@ -7,7 +7,7 @@ import datetime
 import numpy as np
 import pandas as pd
 
-__all__ = ["TIME_UNITS", "check_time_unit", "index_to_float", "format_time"]
+__all__ = ["TIME_UNITS", "check_time_unit", "format_time", "index_to_float"]
 
 #: Nanoseconds per unit accepted by ``time_unit``.
 TIME_UNITS = {
@@ -143,8 +143,8 @@ def format_time(value, kind, unit_ns):
     if np.isnan(value):
         return "NaN"
     if kind in (DATETIME, DATETIME_TZ):
-        return str(pd.Timestamp(int(round(value * unit_ns)), unit="ns"))
+        return str(pd.Timestamp(round(value * unit_ns), unit="ns"))
     if kind == TIMEDELTA:
-        return str(pd.Timedelta(int(round(value * unit_ns)), unit="ns"))
+        return str(pd.Timedelta(round(value * unit_ns), unit="ns"))
     value = float(value)
     return repr(int(value)) if value.is_integer() else repr(value)

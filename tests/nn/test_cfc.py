@@ -59,7 +59,7 @@ def _ncps_cell(model, mode, activation, backbone_layers):
     ).double()
     with torch.no_grad():
         linear = [m for m in (ref.backbone or []) if isinstance(m, torch.nn.Linear)]
-        for theirs, ours in zip(linear, cell.backbone):
+        for theirs, ours in zip(linear, cell.backbone, strict=False):
             theirs.weight.copy_(ours.weight)
             theirs.bias.copy_(ours.bias)
         names = ["ff1"] if mode == "pure" else ["ff1", "ff2", "time_a", "time_b"]
@@ -67,6 +67,7 @@ def _ncps_cell(model, mode, activation, backbone_layers):
             names,
             cell.heads.weight.split(cell.units),
             cell.heads.bias.split(cell.units),
+            strict=False,
         ):
             getattr(ref, name).weight.copy_(w)
             getattr(ref, name).bias.copy_(b)
@@ -140,7 +141,9 @@ def test_fused_matches_reference(
     for a, b in zip(_flat(out, h), _flat(ref_out, ref_h), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
     inputs = [*leaves, *model.parameters()]
-    for g, ref_g in zip(_grads(out, h, inputs), _grads(ref_out, ref_h, inputs)):
+    for g, ref_g in zip(
+        _grads(out, h, inputs), _grads(ref_out, ref_h, inputs), strict=False
+    ):
         torch.testing.assert_close(g, ref_g, rtol=0, atol=1e-11)
 
 
@@ -186,7 +189,7 @@ def test_gradcheck(mode, lengths, mixed_memory):
 
     def fn(x, dt, *rest):
         state = tuple(rest[:n_state]) if mixed_memory else rest[0]
-        weights = dict(zip(names, rest[n_state:]))
+        weights = dict(zip(names, rest[n_state:], strict=False))
         out, h = torch.func.functional_call(model, weights, (x, dt, lengths, state))
         return tuple(_flat(out, h))
 
@@ -272,7 +275,9 @@ def test_dropout_masks_match_reference(activation, lengths, mixed_memory):
     ref_out, ref_h = model._reference_forward(x, dt, lengths, state)
     for a, b in zip(_flat(out, h), _flat(ref_out, ref_h), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
-    for g, ref_g in zip(_grads(out, h, inputs), _grads(ref_out, ref_h, inputs)):
+    for g, ref_g in zip(
+        _grads(out, h, inputs), _grads(ref_out, ref_h, inputs), strict=False
+    ):
         torch.testing.assert_close(g, ref_g, rtol=0, atol=1e-11)
 
 
@@ -298,7 +303,9 @@ def test_padding_never_changes_states_or_outputs(mode, mixed_memory):
         alone_out, alone_state = model(x, dt)
         n = lengths[i]
         torch.testing.assert_close(out[i, :n], alone_out[0], rtol=0, atol=1e-12)
-        for a, b in zip(_flat(out, state)[1:], _flat(alone_out, alone_state)[1:]):
+        for a, b in zip(
+            _flat(out, state)[1:], _flat(alone_out, alone_state)[1:], strict=False
+        ):
             torch.testing.assert_close(a[i], b[0], rtol=0, atol=1e-12)
         assert torch.equal(out[i, n:], torch.zeros_like(out[i, n:]))
         assert torch.equal(padded_x.grad[i, n:], torch.zeros_like(padded_x.grad[i, n:]))
@@ -313,7 +320,7 @@ def test_zero_length_sequences_keep_their_state(mixed_memory):
     state = _state(h0, mixed_memory)
     for lengths in ([0, 0], [3, 0]):
         out, last = model(x, dt, torch.tensor(lengths), state)
-        for a, b in zip(_flat(out, last)[1:], _flat(x, state)[1:]):
+        for a, b in zip(_flat(out, last)[1:], _flat(x, state)[1:], strict=False):
             assert torch.equal(a[1], b[1])
         assert torch.equal(out[1], torch.zeros_like(out[1]))
 
@@ -353,7 +360,9 @@ def test_step_matches_sequence(mode, mixed_memory, backbone_layers, activation, 
                 h = s[0] if mixed_memory else s
                 torch.testing.assert_close(h, expected, rtol=0, atol=1e-12)
     for s, i in [(state, slice(None)), (alone, 1), (one, slice(1, 2))]:
-        for a, b in zip(_flat(None, s)[1:], _flat(None, row(final, i))[1:]):
+        for a, b in zip(
+            _flat(None, s)[1:], _flat(None, row(final, i))[1:], strict=False
+        ):
             torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
     assert h.requires_grad == grad
 
@@ -363,23 +372,31 @@ def test_step_matches_sequence(mode, mixed_memory, backbone_layers, activation, 
     [
         (
             dict(x=torch.randn(2, 4)),
-            "CfC.step: expected x with 3 features in its last dimension, got shape "
-            "(2, 4).",
+            (
+                "CfC.step: expected x with 3 features in its last dimension, got shape "
+                "(2, 4)."
+            ),
         ),
         (
             dict(dt=torch.tensor([1.0, -1.0])),
-            "CfCCell: dt must be finite and non-negative at every real step (the time "
-            "since the previous observation); got -1.0 for sequence 1.",
+            (
+                "CfCCell: dt must be finite and non-negative at every real step "
+                "(the time since the previous observation); got -1.0 for sequence 1."
+            ),
         ),
         (
             dict(dt=float("nan")),
-            "CfCCell: dt must be finite and non-negative (the time since the previous "
-            "observation); got nan.",
+            (
+                "CfCCell: dt must be finite and non-negative (the time since the "
+                "previous observation); got nan."
+            ),
         ),
         (
             dict(state=torch.zeros(2, 5)),
-            "CfC: with mixed_memory=True, state must be a pair (h, c) of tensors of "
-            "shape (2, 5), got a tensor of shape (2, 5).",
+            (
+                "CfC: with mixed_memory=True, state must be a pair (h, c) of "
+                "tensors of shape (2, 5), got a tensor of shape (2, 5)."
+            ),
         ),
     ],
 )
@@ -489,8 +506,10 @@ BAD_INPUT = [
     (
         dict(x=torch.randn(2, 3, 4, 3)),
         ValueError,
-        "CfC: expected x of shape (B, T, C) or (T, C) with C=3, got a 4D tensor of "
-        "shape (2, 3, 4, 3).",
+        (
+            "CfC: expected x of shape (B, T, C) or (T, C) with C=3, got a 4D tensor of "
+            "shape (2, 3, 4, 3)."
+        ),
     ),
     (
         dict(x=torch.randn(2, 4, 2)),
@@ -510,8 +529,10 @@ BAD_INPUT = [
     (
         dict(dt=torch.tensor([[1.0, -1.0, 1.0, 1.0]] * 2)),
         ValueError,
-        "CfC: dt must be finite and non-negative at every real step (the time since "
-        "the previous observation); got -1.0 for sequence 0 at step 1.",
+        (
+            "CfC: dt must be finite and non-negative at every real step (the time "
+            "since the previous observation); got -1.0 for sequence 0 at step 1."
+        ),
     ),
     (
         dict(dt=torch.tensor([[1.0] * 4, [1.0, 1.0, float("nan"), 1.0]])),
@@ -577,8 +598,10 @@ def test_dt_at_padded_steps_is_ignored():
         ),
         (
             dict(activation="swish"),
-            "activation must be one of ('lecun_tanh', "
-            "'tanh', 'relu', 'gelu', 'silu'), got 'swish'.",
+            (
+                "activation must be one of ('lecun_tanh', "
+                "'tanh', 'relu', 'gelu', 'silu'), got 'swish'."
+            ),
         ),
         (
             dict(backbone_dropout=1.0),
@@ -625,9 +648,11 @@ def test_interleaved_graphs_keep_their_own_buffers():
     batches = [_data(B=4, T=7, seed=s) for s in range(3)]
     outs = [model(x, dt) for x, dt, _ in batches]  # three live graphs
     params = list(model.parameters())
-    for (x, dt, _), (out, h) in reversed(list(zip(batches, outs))):
+    for (x, dt, _), (out, h) in reversed(list(zip(batches, outs, strict=False))):
         ref_out, ref_h = model._reference_forward(x, dt, None, torch.zeros(4, 5))
-        for g, ref_g in zip(_grads(out, h, params), _grads(ref_out, ref_h, params)):
+        for g, ref_g in zip(
+            _grads(out, h, params), _grads(ref_out, ref_h, params), strict=False
+        ):
             torch.testing.assert_close(g, ref_g, rtol=0, atol=1e-11)
 
 
@@ -638,5 +663,5 @@ def test_backward_twice_with_retained_graph():
     first = torch.autograd.grad(out.sum(), list(model.parameters()), retain_graph=True)
     model(x, dt)  # another call must not take the retained graph's memory
     second = torch.autograd.grad(out.sum(), list(model.parameters()))
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=False):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

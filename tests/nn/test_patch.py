@@ -17,7 +17,9 @@ def _ragged(seed=0, B=5, T=11, F=3):
 def test_patch_length_one_is_the_identity():
     x, dt, lengths = _ragged()
     xp, dtp, lp = patch_sequences(x, dt, lengths, 1)
-    assert xp is x and dtp is dt and lp is lengths
+    assert xp is x
+    assert dtp is dt
+    assert lp is lengths
 
 
 @pytest.mark.parametrize("k", [2, 3, 4, 11, 12])
@@ -26,7 +28,8 @@ def test_patches_hold_the_observations_and_gaps_in_order(k):
     B, T, F = x.shape
     xp, dtp, lp = patch_sequences(x, dt, lengths, k)
     P = -(-T // k)
-    assert xp.shape == (B, P, patched_size(F, k)) and dtp.shape == (B, P)
+    assert xp.shape == (B, P, patched_size(F, k))
+    assert dtp.shape == (B, P)
     assert lp.tolist() == [-(-int(n) // k) for n in lengths]
     for b in range(B):
         n = int(lengths[b])
@@ -49,7 +52,7 @@ def test_padding_never_reaches_a_patch():
         lengths,
         3,
     )
-    for got, want in zip(noisy, reference):
+    for got, want in zip(noisy, reference, strict=False):
         assert torch.equal(got, want)
 
 

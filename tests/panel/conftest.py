@@ -10,7 +10,8 @@ def _assert_same_panel(a, b, *, check_channels=True):
     np.testing.assert_array_equal(a.values, b.values)  # NaN == NaN here
     np.testing.assert_array_equal(a.times, b.times)
     np.testing.assert_array_equal(a.mask, b.mask)
-    assert a.values.dtype == np.float32 and a.times.dtype == np.float64
+    assert a.values.dtype == np.float32
+    assert a.times.dtype == np.float64
     if check_channels:
         assert a.channels == b.channels
 

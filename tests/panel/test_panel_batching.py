@@ -20,8 +20,8 @@ def test_shuffle_covers_every_instance_once_and_is_seeded():
     a = bucket_batches(lengths, 32, shuffle=True, random_state=0, pool_batches=5)
     b = bucket_batches(lengths, 32, shuffle=True, random_state=0, pool_batches=5)
     c = bucket_batches(lengths, 32, shuffle=True, random_state=1, pool_batches=5)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
-    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=False))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=False))
     np.testing.assert_array_equal(np.sort(np.concatenate(a)), np.arange(1000))
 
 

@@ -35,8 +35,10 @@ def test_transform_layout(panel):
     enc = PanelEncoder().fit(panel)
     out = enc.transform(panel)
     assert isinstance(out, EncodedPanel)
-    assert out.inputs.shape == (2, 3, 6) and out.inputs.dtype == np.float32
-    assert out.dt.shape == (2, 3) and out.dt.dtype == np.float32
+    assert out.inputs.shape == (2, 3, 6)
+    assert out.inputs.dtype == np.float32
+    assert out.dt.shape == (2, 3)
+    assert out.dt.dtype == np.float32
     sx = np.std([1, 3, 5])
     np.testing.assert_allclose(
         out.inputs[0],
@@ -136,7 +138,7 @@ def test_sklearn_protocol(panel):
     a = enc.fit_transform(panel)
     b = PanelEncoder(scale=False).fit(panel).transform(panel)
     np.testing.assert_array_equal(a.inputs, b.inputs)
-    assert "PanelEncoder(scale=False)" == repr(enc)
+    assert repr(enc) == "PanelEncoder(scale=False)"
 
 
 def test_inverse_scale(panel):
@@ -148,8 +150,9 @@ def test_inverse_scale(panel):
 def test_encoded_take_trims(panel):
     out = PanelEncoder().fit_transform(panel)
     sub = out.take([1])
-    assert sub.inputs.shape == (1, 1, 6) and sub.dt.shape == (1, 1)
-    inputs, dt, lengths = out  # a NamedTuple unpacks
+    assert sub.inputs.shape == (1, 1, 6)
+    assert sub.dt.shape == (1, 1)
+    inputs, _dt, _lengths = out  # a NamedTuple unpacks
     assert inputs is out.inputs
 
 
@@ -162,7 +165,9 @@ def _expanding(frames, enc):
         # an expanding window over each channel's own observations, stretched
         # over the steps where it is not observed (they keep the last value)
         stats = [
-            z.apply(lambda c: c.dropna().expanding().agg(name)).reindex(z.index)
+            z.apply(lambda c, name=name: c.dropna().expanding().agg(name)).reindex(
+                z.index
+            )
             for name in ("min", "max", "mean", "count")
         ]
         stats = [s.ffill().fillna(0.0) for s in stats]
@@ -256,7 +261,8 @@ def test_robust_scaling_ignores_a_wild_value():
     standard = PanelEncoder().fit(frames).transform(frames).inputs[:, :, 0]
     assert np.delete(standard.ravel(), 17).std() < 0.01
     # the running maximum is clipped too
-    assert inputs[1, :, 6].max() == 10.0 and inputs[0, :, 6].max() < 10.0
+    assert inputs[1, :, 6].max() == 10.0
+    assert inputs[0, :, 6].max() < 10.0
     first = enc.inverse_scale(inputs[0, 0, :2])  # values unclipped: exact
     np.testing.assert_allclose(first, [ph[0], 0.0], rtol=1e-5, atol=1e-6)
 

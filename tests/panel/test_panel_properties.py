@@ -50,7 +50,7 @@ def all_formats(channels, instances):
     long = pd.DataFrame(
         [
             (i, t[r], c, v[r, j])
-            for i, (t, v) in zip(ids, instances)
+            for i, (t, v) in zip(ids, instances, strict=False)
             for r in range(len(t))
             for j, c in enumerate(channels)
         ],
@@ -101,7 +101,8 @@ def test_panel_invariants(raw):
     panel = to_panel([pd.DataFrame(v, index=t, columns=channels) for t, v in instances])
     T = panel.n_timepoints
     valid = np.arange(T) < panel.lengths[:, None]
-    assert panel.lengths.max() == T and panel.lengths.min() >= 1
+    assert panel.lengths.max() == T
+    assert panel.lengths.min() >= 1
     np.testing.assert_array_equal(panel.mask, ~np.isnan(panel.values))
     assert panel.mask.any(axis=2)[valid].all()  # every step is an observation
     assert not panel.mask[~valid].any()
@@ -129,4 +130,5 @@ def test_encoding_a_batch_equals_slicing_the_encoding(raw, data):
     np.testing.assert_array_equal(batch.inputs, sliced.inputs)
     np.testing.assert_array_equal(batch.dt, sliced.dt)
     np.testing.assert_array_equal(batch.lengths, sliced.lengths)
-    assert np.isfinite(whole.inputs).all() and np.isfinite(whole.dt).all()
+    assert np.isfinite(whole.inputs).all()
+    assert np.isfinite(whole.dt).all()

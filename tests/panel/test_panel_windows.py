@@ -103,7 +103,8 @@ def test_training_windows_match_one_window_at_a_time(gappy, L, H):
 def test_take_trims_contexts_only(gappy):
     w = training_windows(gappy, n_targets=2, context_length=6, horizon=4)
     part = w.take([0, 1])
-    assert part.context.shape[1] == 2 and part.query.shape[1] == 4
+    assert part.context.shape[1] == 2
+    assert part.query.shape[1] == 4
     assert part.target.shape == (2, 4, 2)
 
 
@@ -113,7 +114,9 @@ def test_forecast_windows_future_together_in_sample_alone():
     # the future times 4 and 5 share a window; 2 and -1 are alone
     by_position = {
         tuple(p[p >= 0]): (n, dt[p >= 0].tolist(), lvl[0])
-        for p, n, dt, lvl in zip(w.position, w.lengths, w.query_dt, w.level)
+        for p, n, dt, lvl in zip(
+            w.position, w.lengths, w.query_dt, w.level, strict=False
+        )
     }
     assert by_position == {
         (3, 0): (2, [1.0, 2.0], 4.0),
@@ -153,7 +156,8 @@ def test_series_to_panel_keys_levels_and_covariates():
     assert panel.lengths.tolist() == [2, 4, 4, 4]
     np.testing.assert_array_equal(panel.values[0, :2], [[0, 0], [3, -3]])
     single, keys = series_to_panel(y.loc[("a", "y")])
-    assert keys == [None] and single.lengths.tolist() == [4]
+    assert keys == [None]
+    assert single.lengths.tolist() == [4]
 
 
 def test_series_to_panel_orders_series_by_first_observation():
