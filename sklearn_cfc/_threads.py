@@ -70,7 +70,7 @@ _WORK_PER_THREAD = 2**20
 
 _lock = threading.Lock()
 _depth = 0  # calls inside torch_threads now, on every Python thread
-_baseline = None  # torch's count before the first of them
+_baseline: int | None = None  # torch's count before the first of them
 _local = threading.local()  # .depth: calls inside torch_threads on this thread
 
 
@@ -147,6 +147,7 @@ def torch_threads(work, device="cpu", *, verbose=False):
         current = torch.get_num_threads()  # also starts a new thread's count
         if _depth == 0:
             _baseline = current
+        assert _baseline is not None  # set by the first call in, as above
         n = choose_threads(work, device, available=_baseline)
         changed = n is not None and n != current
         if changed:

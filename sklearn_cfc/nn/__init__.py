@@ -11,7 +11,8 @@ skorch or pandas.
 """
 
 from ._cell import ACTIVATIONS as _ACTIVATIONS
-from ._cell import MODES, CfCCell
+from ._cell import MODES as _MODES
+from ._cell import CfCCell
 from ._cfc import CfC
 from ._heads import (
     READOUTS,
@@ -24,7 +25,7 @@ from ._heads import (
 from ._patch import patch_sequences, patched_size
 
 #: Names of the closed-form updates ``mode`` accepts.
-MODES = tuple(MODES)
+MODES = tuple(_MODES)
 #: Names of the backbone activations ``activation`` accepts.
 ACTIVATIONS = tuple(_ACTIVATIONS)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
@@ -14,6 +15,13 @@ from torch import Tensor, nn
 __all__ = ["ACTIVATIONS", "MODES", "CfCCell"]
 
 MODES = ("default", "no_gate", "pure")
+
+if TYPE_CHECKING:
+
+    class _Linears(nn.ModuleList):
+        """An ``nn.ModuleList`` of ``nn.Linear`` (torch's is not generic)."""
+
+        def __iter__(self) -> Iterator[nn.Linear]: ...
 
 
 @dataclass(frozen=True)
@@ -186,8 +194,9 @@ class CfCCell(nn.Module):
         self.activation = activation
         self._act = ACTIVATIONS[activation]
         widths = [input_size + units] + [backbone_units] * backbone_layers
-        self.backbone = nn.ModuleList(
-            nn.Linear(a, b) for a, b in itertools.pairwise(widths)
+        self.backbone = cast(
+            "_Linears",
+            nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths)),
         )
         self.dropout = nn.Dropout(self.backbone_dropout)
         n_heads = 1 if mode == "pure" else 4

@@ -252,8 +252,10 @@ class CfC(nn.Module):
             dt = dt.reshape(batch)
         dtb = _cell_dt(dt, batch, xb)
         # the cell's own update, without its argument checks (done above)
-        if self.mixed_memory:
-            h, c = self.lstm(xb, state)
+        new: Tensor | tuple[Tensor, Tensor]
+        lstm = self.lstm  # not None exactly with mixed memory
+        if lstm is not None:
+            h, c = lstm(xb, state)
             new = (self.cell._step(xb, h, dtb), c)
         else:
             new = self.cell._step(xb, state, dtb)
@@ -310,6 +312,7 @@ class CfC(nn.Module):
         are those of :meth:`forward` after ``_check_forward_args``.
         """
         B, T, _ = x.shape
+        lstm = self.lstm  # not None exactly with mixed memory
         if self.mixed_memory:
             h, c = state
         else:
@@ -317,8 +320,8 @@ class CfC(nn.Module):
         outputs = []
         for t in range(T):
             xt = x[:, t]
-            if self.mixed_memory:
-                h_new, c_new = self.lstm(xt, (h, c))
+            if lstm is not None:
+                h_new, c_new = lstm(xt, (h, c))
                 h_new = self.cell(xt, h_new, dt[:, t])
             else:
                 h_new = self.cell(xt, h, dt[:, t])

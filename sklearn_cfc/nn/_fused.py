@@ -29,6 +29,8 @@ memory); tests check values and gradients of this module against it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
 from torch import Tensor, nn
 
@@ -36,6 +38,9 @@ from ._cell import ACTIVATIONS, CfCCell
 from ._workspace import Arena
 
 __all__ = ["cfc_sequence"]
+
+# (mode, units, backbone_layers, activation, mixed, steps): what the loop runs
+_Plan = tuple[str, int, int, str, bool, list[int]]
 
 
 def _weights(cell: CfCCell, lstm: nn.LSTMCell | None = None) -> list[Tensor]:
@@ -90,7 +95,10 @@ def cfc_sequence(
     if not steps:  # every sequence is empty: nothing runs
         B, T, _ = x.shape
         out = x.new_zeros(B, T, cell.units) + 0 * h0.sum()
-        return out, ((h0.clone(), c0.clone()) if mixed else h0.clone())
+        if not mixed:
+            return out, h0.clone()
+        assert c0 is not None  # the second half of the state pair
+        return out, (h0.clone(), c0.clone())
     weights = _weights(cell, lstm)
     plan = (
         cell.mode,
@@ -134,7 +142,9 @@ class _Chain:
     (in, out) layout; the backward pass multiplies with their transposes.
     """
 
-    def __init__(self, plan, weights, C, dropout):
+    def __init__(
+        self, plan: _Plan, weights: Sequence[Tensor], C: int, dropout: bool
+    ) -> None:
         mode, H, L, act_name, mixed, _ = plan
         act = ACTIVATIONS[act_name]
         self.mode, self.H, self.L, self.mixed = mode, H, L, mixed
@@ -145,6 +155,7 @@ class _Chain:
         # input r: the carried state s, or with mixed memory the LSTM's output
         self.in_scale, self.in_shift = (1.0, 0.0) if mixed else (self.c1, self.c0)
         self.sigmoid_form = L > 0 and act.base is torch.tanh and not dropout
+        self.base: Callable[[Tensor], Tensor]
         if self.sigmoid_form:
             self.base = torch.sigmoid
             self.s_in, self.s_out, self.shift = 2 * act.inner, 2 * act.outer, -act.outer
@@ -214,7 +225,9 @@ class _Chain:
         f1, f2, tb, ta = g.split(self.H)
         return torch.cat([2 * f1, 2 * f2, ta, tb])
 
-    def weight_grad(self, dpre: Tensor, stored: Tensor, scale: float, shift: float):
+    def weight_grad(
+        self, dpre: Tensor, stored: Tensor, scale: float, shift: float
+    ) -> tuple[Tensor, Tensor]:
         """``dpre.T @ (scale * stored + shift)`` over all steps, without the temporary.
 
         ``dpre`` and ``stored`` are (Te, B, *) buffers; returns the weight and
@@ -231,7 +244,7 @@ class _Chain:
         return dw, db
 
 
-def _stepper(steps: list[int], batch: int):
+def _stepper(steps: list[int], batch: int) -> Callable[[Tensor], list[Tensor]]:
     """Return ``rows(buf)``: per-step views of a (Te, B, *) buffer.
 
     Step ``t`` sees the first ``steps[t]`` rows (the sequences still running);
@@ -239,9 +252,7 @@ def _stepper(steps: list[int], batch: int):
     """
     padded = any(n < batch for n in steps)
 
-    def rows(buf):
-        if buf is None:
-            return None
+    def rows(buf: Tensor) -> list[Tensor]:
         views = list(buf.unbind(0)) if buf.stride(0) else [buf[0]] * len(steps)
         if padded:
             views = [v[:n] for v, n in zip(views, steps, strict=True)]
@@ -282,17 +293,14 @@ def _forward(x, dt, h0, c0, plan, masks, weights, store=False):
     )
     HS, x_tm, zin, *rest = arena.tensors
     KS, GATES = (rest.pop(0), rest.pop(0)) if mixed else (None, None)
-    rest = iter(t.expand(Te, *t.shape[1:]) for t in rest)
-    P = [None if w is None else next(rest) for w in widths[:L]]
-    A = [None if w is None else next(rest) for w in widths[L : 2 * L]]
-    HEADS = next(rest) if L > 0 else zin
-    EXP = next(rest) if mode == "pure" else None
-    Q, HL = (next(rest), next(rest)) if mixed else (None, None)
-    if L > 0:
-        if in_place:
-            A[0] = zin
-        else:
-            P[0] = zin
+    bufs = iter(t.expand(Te, *t.shape[1:]) for t in rest)
+    # width None: the first layer's P, or its A when the activation runs in
+    # place, is zin itself; in place there are no P at all
+    P = [None if in_place else zin if w is None else next(bufs) for w in widths[:L]]
+    A = [zin if w is None else next(bufs) for w in widths[L : 2 * L]]
+    HEADS = next(bufs) if L > 0 else zin
+    EXP = next(bufs) if mode == "pure" else None
+    Q, HL = (next(bufs), next(bufs)) if mixed else (None, None)
 
     x_tm.copy_(x[:, :Te].transpose(0, 1))
     x_tm = x_tm.view(Te * B, C)
@@ -300,6 +308,8 @@ def _forward(x, dt, h0, c0, plan, masks, weights, store=False):
     if ch.s_in != 1.0:
         zin.mul_(ch.s_in)
     if mixed:
+        assert KS is not None  # both allocated with mixed memory
+        assert GATES is not None
         torch.addmm(ch.mem_b, x_tm, ch.mem_wx.t(), out=GATES.view(Te * B, -1))
         torch.mul(c0, -2.0, out=KS[0])
     dt_tm = dt[:, :Te].t().unsqueeze(-1)  # (Te, B, 1)
@@ -315,28 +325,38 @@ def _forward(x, dt, h0, c0, plan, masks, weights, store=False):
         ff = torch.empty(B, 2 * H, **opts)
         neg_one = torch.tensor(-1.0, **opts)
     base = ch.base
-    has_out = base is torch.tanh
+    has_out = base is torch.tanh  # then the loop calls it with out=
+    tanh = torch.tanh
     rec, deep = ch.rec_eff, ch.deep_eff
     rows = _stepper(steps, B)
     s_prev_v, s_new_v, dt_v = rows(HS[:-1]), rows(HS[1:]), rows(dt_tm)
-    heads_v, a_v, p_v = rows(HEADS), [rows(a) for a in A], [rows(p) for p in P]
+    heads_v, a_v = rows(HEADS), [rows(a) for a in A]
+    p_v = [rows(p) for p in P if p is not None]  # empty when in place
     mask_v = None if masks is None else [rows(m) for m in masks]
     if mode == "pure":
+        assert EXP is not None  # allocated in pure mode
         exp_v = rows(EXP)
     else:
         # time_b's slot becomes time_a * dt + time_b, then [s1, s2, gate]
         gate_v, time_a_v = rows(HEADS[..., 2 * H : 3 * H]), rows(HEADS[..., 3 * H :])
         sig_v = rows(HEADS[..., : 3 * H])
         s1_v, s2_v, g_v = (rows(HEADS[..., k * H : (k + 1) * H]) for k in range(3))
-        ff_v = rows(ff.expand(Te, B, 2 * H)) if mode == "no_gate" else None
+        if mode == "no_gate":
+            ff_v = rows(ff.expand(Te, B, 2 * H))
     if mixed:
+        assert KS is not None  # all four allocated with mixed memory
+        assert GATES is not None
+        assert Q is not None
+        assert HL is not None
         gates_v, k_prev_v, k_new_v = rows(GATES), rows(KS[:-1]), rows(KS[1:])
         mi_v, mf_v, mg_v, mo_v = (rows(gate) for gate in GATES.split(H, dim=-1))
         q_v, src_v = rows(Q), rows(HL)
     else:
         src_v = s_prev_v  # the first layer reads the carried state
 
-    u = None  # the current layer's activation, carried between layers
+    # the current layer's activation, carried between layers: layer 0 sets it
+    # before any read, so the initial value is only a placeholder
+    u = zin
     for t in range(Te):
         if mixed:
             # LSTM: gates [i, f, g~, o] = sigmoid(...), with g = 2 g~ - 1;
@@ -361,7 +381,7 @@ def _forward(x, dt, h0, c0, plan, masks, weights, store=False):
                 if in_place:
                     u.sigmoid_()
                 elif has_out:
-                    base(pre, out=u)
+                    tanh(pre, out=u)
                 else:
                     u.copy_(base(pre))
                 if mask_v is not None:
@@ -393,19 +413,19 @@ def _forward(x, dt, h0, c0, plan, masks, weights, store=False):
         torch.addcmul(c0_, hs, c1_, out=out[:, :Te])
     else:
         out[:, :Te] = hs
-    if padded:
+    if lengths is not None:  # padded
         active = torch.arange(Te, device=x.device)[None, :] < lengths[:, None]
         out[:, :Te].mul_(active.unsqueeze(-1))
         out[:, Te:] = 0.0
         last = (lengths, torch.arange(B, device=x.device))
         s_last = HS[last]
-        k_last = KS[last] if mixed else None
+        k_last = KS[last] if KS is not None else None
     else:
-        s_last, k_last = HS[Te], (KS[Te] if mixed else None)
+        s_last, k_last = HS[Te], (KS[Te] if KS is not None else None)
     h_last = s_last * ch.c1 + ch.c0 if ch.c1 != 1.0 else s_last.clone()
-    if padded and ch.c1 != 1.0:  # h0 itself, not its round trip through s
+    if lengths is not None and ch.c1 != 1.0:  # h0 itself, not its round trip
         h_last = torch.where((lengths == 0)[:, None], h0, h_last)
-    outputs = (out, h_last) + ((k_last * -0.5,) if mixed else ())
+    outputs = (out, h_last) + ((k_last * -0.5,) if k_last is not None else ())
     if not store:
         arena.release()
         return outputs, None
@@ -414,14 +434,16 @@ def _forward(x, dt, h0, c0, plan, masks, weights, store=False):
     return outputs, saved
 
 
-def _lengths(steps: list[int], batch: int, device) -> Tensor:
+def _lengths(steps: list[int], batch: int, device: torch.device) -> Tensor:
     """Per-row lengths from the active-row counts of a length-sorted batch."""
     counts = torch.as_tensor(steps, dtype=torch.long)
     rows = torch.arange(batch)
     return (rows[None, :] < counts[:, None]).sum(0).to(device)
 
 
-def _activation_grad(base, pre, act: Tensor, out: Tensor) -> Tensor:
+def _activation_grad(
+    base: Callable[[Tensor], Tensor], pre: Tensor | None, act: Tensor, out: Tensor
+) -> Tensor:
     """Derivative of the loop activation, all steps at once, into ``out``.
 
     ``pre`` is the stored pre-activation (None for sigmoid, whose derivative
@@ -429,6 +451,7 @@ def _activation_grad(base, pre, act: Tensor, out: Tensor) -> Tensor:
     """
     if base is torch.sigmoid:
         return torch.addcmul(act, act, act, value=-1.0, out=out)
+    assert pre is not None  # stored for every other activation
     if base is torch.tanh:
         th = torch.tanh(pre, out=out)
         return th.mul_(th).neg_().add_(1.0)
@@ -438,7 +461,16 @@ def _activation_grad(base, pre, act: Tensor, out: Tensor) -> Tensor:
     return out.copy_(grad)
 
 
-def _update_jacobian(mode, H, HEADS, dt_tm, J, scratch, e=None, amp=None):
+def _update_jacobian(
+    mode: str,
+    H: int,
+    HEADS: Tensor,
+    dt_tm: Tensor,
+    J: Tensor,
+    scratch: Tensor,
+    e: Tensor | None = None,
+    amp: Tensor | None = None,
+) -> Tensor:
     """d s_t / d (effective heads), elementwise, for all steps, into ``J``.
 
     ``HEADS`` holds ``[s1, s2, gate, time_a]`` after the forward loop (``f``
@@ -446,6 +478,8 @@ def _update_jacobian(mode, H, HEADS, dt_tm, J, scratch, e=None, amp=None):
     of the effective heads; ``scratch`` is (Te, B, 3H) work space.
     """
     if mode == "pure":
+        assert e is not None  # both passed in pure mode
+        assert amp is not None
         # d/df [A - A e f] with e = exp(-dt (|w| + |f|))
         torch.mul(dt_tm, HEADS.abs(), out=J).neg_().add_(1.0)
         return J.mul_(e).mul_(-amp)
@@ -467,7 +501,9 @@ def _update_jacobian(mode, H, HEADS, dt_tm, J, scratch, e=None, amp=None):
     return J
 
 
-def _memory_jacobian(H, GATES, KS, Q, K, AQ, tmp):
+def _memory_jacobian(
+    H: int, GATES: Tensor, KS: Tensor, Q: Tensor, K: Tensor, AQ: Tensor, tmp: Tensor
+) -> Tensor:
     """Local derivatives of the memory cell, for all steps, into ``K`` and ``AQ``.
 
     The forward loop computed ``[i, f, g~, o] = sigmoid(gates)``,
@@ -517,7 +553,8 @@ class _CfCSequence(torch.autograd.Function):
         scratch = Arena(zeroed + work, x, zero=padded)
         DHEADS, *rest = scratch.tensors
         DP, rest = rest[:L], rest[L:]
-        DGATES, DK = (rest.pop(0), rest.pop(0)) if mixed else (None, None)
+        if mixed:  # the gradients of the memory cell's gates and of its k
+            DGATES, DK = rest.pop(0), rest.pop(0)
         (G, J, work3H), D, rest = rest[:3], rest[3 : 3 + L], rest[3 + L :]
 
         # dL/ds_t from outside the recurrence, time-major; padding gets none
@@ -529,7 +566,8 @@ class _CfCSequence(torch.autograd.Function):
                 G[1:] *= active.unsqueeze(-1)
         else:
             G.zero_()
-        last = (lengths, torch.arange(B, device=x.device)) if padded else Te
+        if padded:  # each sequence's last step, as an index into (Te + 1, B, ...)
+            last = (lengths, torch.arange(B, device=x.device))
         if g_last is not None:
             g_last = g_last * ch.c1 if ch.c1 != 1.0 else g_last
             if padded:
@@ -561,7 +599,8 @@ class _CfCSequence(torch.autograd.Function):
             _memory_jacobian(H, GATES, KS, Q, K, AQ, work3H[..., :H])
 
         # backpropagation through time: four kernels a step (nine with memory)
-        heads_t = ch.heads_eff.t() if L > 0 else None  # (nh * H, U)
+        if L > 0:
+            heads_t = ch.heads_eff.t()  # (nh * H, U)
         deep_t = [w.t() for w, _ in ch.deep_eff]
         rec_t = ch.rec_eff.t()
         rows = _stepper(steps, B)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -65,16 +66,19 @@ class Arena:
         Whether the tensors start zeroed.
     """
 
-    def __init__(self, shapes, like: Tensor, zero: bool = False) -> None:
+    def __init__(
+        self, shapes: Sequence[Sequence[int]], like: Tensor, zero: bool = False
+    ) -> None:
         sizes = [math.prod(s) for s in shapes]
-        self._block = _take(sum(sizes), like.dtype, like.device)
-        self.tensors = []
+        block = _take(sum(sizes), like.dtype, like.device)
+        self._block: Tensor | None = block  # None once released
+        self.tensors: list[Tensor] = []
         offset = 0
         for shape, size in zip(shapes, sizes, strict=True):
-            self.tensors.append(self._block[offset : offset + size].view(shape))
+            self.tensors.append(block[offset : offset + size].view(shape))
             offset += size
         if zero:
-            self._block[:offset].zero_()
+            block[:offset].zero_()
 
     def release(self) -> None:
         """Return the memory to the pool; the tensors must not be used again."""
