@@ -5,12 +5,13 @@ Pure numpy/pandas; sktime is imported only by :func:`load_uea`.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
-import shutil
 import tarfile
 import tempfile
+import urllib.error
 import urllib.request
 import warnings
 from numbers import Real
@@ -49,24 +50,45 @@ PHYSIONET2012_VARIABLES = (
 _PHYSIONET_URL = "https://physionet.org/files/challenge-2012/1.0.0/"
 _SETS = ("a", "b", "c")
 
+# SHA-256 of the files as published (downloaded from physionet.org,
+# challenge-2012 1.0.0). PhysioNet's SHA256SUMS.txt could not be reached when
+# these were recorded, so they were computed from those downloaded copies.
+# The other files of the challenge are not verified.
+_SHA256 = {
+    "set-b.tar.gz": "fee9cc5aac6449c6cce385477a585b9f60e78a3458c958bf694b586f76290f9b",
+    "Outcomes-b.txt": (
+        "1305f29734da374a809483229a99f33a9230aa8d4fa74b1a2d6ad788136423d5"
+    ),
+}
+
+# Largest accepted download per file, well above the published sizes (about
+# 6 MB per archive, 80 kB per outcomes file).
+_MAX_BYTES = {
+    **{f"set-{s}.tar.gz": 64 * 2**20 for s in _SETS},
+    **{f"Outcomes-{s}.txt": 4 * 2**20 for s in _SETS},
+}
+
 
 # -- PhysioNet 2012 -----------------------------------------------------------
 def _read_stays(path, max_stays):
     """Record ids and the text of each stay file (header removed)."""
     path = Path(path)
-    items = []
+    items: list[tuple[int, bytes]] = []
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist.")
     if path.is_dir():
-        for f in sorted(path.glob("*.txt")):
-            if f.stem.isdigit():
-                items.append((int(f.stem), f.read_bytes()))
+        items.extend(
+            (int(f.stem), f.read_bytes())
+            for f in sorted(path.glob("*.txt"))
+            if f.stem.isdigit()
+        )
     elif tarfile.is_tarfile(path):
         with tarfile.open(path, "r:*") as tar:
             for member in tar:
                 name = member.name.rsplit("/", 1)[-1]
-                if member.isfile() and name.endswith(".txt") and name[:-4].isdigit():
-                    items.append((int(name[:-4]), tar.extractfile(member).read()))
+                stay = tar.extractfile(member) if member.isfile() else None
+                if stay is not None and name.endswith(".txt") and name[:-4].isdigit():
+                    items.append((int(name[:-4]), stay.read()))
     else:
         raise ValueError(
             f"{path} is neither a folder of per-stay .txt files nor a .tar.gz "
@@ -102,10 +124,10 @@ def _parse_stays(items):
         header=None,
         names=["hours", "minutes", "Parameter", "Value"],
         dtype={
-            "hours": np.float64,
-            "minutes": np.float64,
+            "hours": "float64",
+            "minutes": "float64",
             "Parameter": "category",
-            "Value": np.float64,
+            "Value": "float64",
         },
     )
     ids = np.repeat([record_id for record_id, _ in items], counts)
@@ -281,21 +303,99 @@ def load_physionet2012(
     )
 
 
-def _download(url, target):
-    """Download ``url`` to ``target`` atomically (via a temporary file)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+def _sha256(path):
+    """Hex SHA-256 of the file at ``path``, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(2**20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _copy_url(url, out, *, timeout, max_bytes):
+    """Stream ``url`` into the binary file ``out``; return the hex SHA-256.
+
+    ``timeout`` (seconds) bounds connecting and each read; the body may not
+    exceed ``max_bytes``, whether or not the server announces its length.
+    """
+    digest, size = hashlib.sha256(), 0
+    too_big = (
+        f"{url} is larger than the {max_bytes}-byte limit for this file; the "
+        "download was stopped and nothing was saved."
+    )
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url) as response:
-            shutil.copyfileobj(response, out)
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > max_bytes:
+                raise OSError(too_big)
+            while chunk := response.read(2**16):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise OSError(too_big)
+                digest.update(chunk)
+                out.write(chunk)
+    except urllib.error.URLError as exc:
+        if not isinstance(exc.reason, TimeoutError):
+            raise OSError(f"Could not download {url}: {exc.reason}") from exc
+        raise TimeoutError(_timed_out(url, timeout)) from exc
+    except TimeoutError as exc:
+        raise TimeoutError(_timed_out(url, timeout)) from exc
+    return digest.hexdigest()
+
+
+def _timed_out(url, timeout):
+    return (
+        f"{url} did not answer within timeout={timeout} s; nothing was saved. "
+        "Try again later, or pass a larger timeout to fetch_physionet2012."
+    )
+
+
+def _download(url, target, *, timeout, max_bytes, sha256=None):
+    """Download ``url`` to ``target``: bounded, verified, atomic.
+
+    The body goes to a temporary file next to ``target``, which replaces
+    ``target`` only once it is complete, within ``max_bytes`` and, when
+    ``sha256`` is given, has that digest. On any failure the temporary file
+    is removed and ``target`` is left as it was.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+    )
+    try:
+        with os.fdopen(fd, "wb") as out:
+            actual = _copy_url(url, out, timeout=timeout, max_bytes=max_bytes)
+        if sha256 is not None and actual != sha256:
+            raise OSError(
+                f"The download of {target.name} from {url} has SHA-256 {actual}, "
+                f"expected {sha256} (the file as published); it was not saved. "
+                "The server sent a different or damaged file."
+            )
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
 
 
+def _check_cached(path, sha256):
+    """Raise if the cached ``path`` does not have the published digest."""
+    actual = _sha256(path)
+    if actual != sha256:
+        raise OSError(
+            f"The cached {path} has SHA-256 {actual}, expected {sha256} (the "
+            "file as published): it is damaged or was changed. Download it "
+            "again with fetch_physionet2012(..., refresh=True)."
+        )
+
+
 def fetch_physionet2012(
-    data_home=None, *, subset="a", download_if_missing=True, **kwargs
+    data_home=None,
+    *,
+    subset="a",
+    download_if_missing=True,
+    refresh=False,
+    timeout=60.0,
+    **kwargs,
 ):
     """Download (once) and load a PhysioNet/CinC Challenge 2012 set.
 
@@ -303,6 +403,19 @@ def fetch_physionet2012(
     https://physionet.org/files/challenge-2012/1.0.0/ (Open Data Commons
     Attribution License v1.0) into ``data_home/physionet2012``, then calls
     :func:`load_physionet2012`.
+
+    Each file is streamed into a temporary file in the cache folder and
+    moved into place only once complete and checked, so an interrupted or
+    rejected download never leaves a file that is used later. A download
+    stops with an error when the server does not answer within
+    ``timeout`` or sends more than the limit for the file (64 MiB for an
+    archive, 4 MiB for an outcomes file; the published files are about
+    6 MB and 80 kB).
+
+    The files of set B are checked against the SHA-256 digests of the
+    files as published, after each download and each time they are loaded
+    from the cache; a mismatch raises ``OSError``. The files of sets A and
+    C are not verified: no digest is recorded for them.
 
     Parameters
     ----------
@@ -312,6 +425,13 @@ def fetch_physionet2012(
         Which set of 4,000 stays.
     download_if_missing : bool, default=True
         If False, raise ``OSError`` when the files are not cached.
+    refresh : bool, default=False
+        Download the files again even when they are cached (for example
+        after a digest mismatch). A cached file is replaced only by a
+        complete, checked download.
+    timeout : float, default=60.0
+        Seconds to wait for the connection and for each read before giving
+        up with ``TimeoutError``.
     **kwargs
         Passed to :func:`load_physionet2012`.
 
@@ -319,6 +439,15 @@ def fetch_physionet2012(
     -------
     Bunch or tuple
         As :func:`load_physionet2012`.
+
+    Raises
+    ------
+    TimeoutError
+        When the server does not answer within ``timeout``.
+    OSError
+        When a file is not cached and ``download_if_missing=False``, when a
+        download fails or exceeds its size limit, or when a set B file (cached
+        or downloaded) does not have the published SHA-256 digest.
 
     Examples
     --------
@@ -331,6 +460,17 @@ def fetch_physionet2012(
     """
     if subset not in _SETS:
         raise ValueError(f"subset must be one of {list(_SETS)}; got {subset!r}.")
+    if isinstance(timeout, bool) or not (
+        isinstance(timeout, Real) and float(timeout) > 0
+    ):
+        raise ValueError(
+            f"timeout must be a positive number of seconds; got {timeout!r}."
+        )
+    if refresh and not download_if_missing:
+        raise ValueError(
+            "refresh=True downloads the files again, but download_if_missing="
+            "False forbids downloading; drop one of the two."
+        )
     if data_home is None:
         from sklearn.datasets import get_data_home
 
@@ -339,11 +479,20 @@ def fetch_physionet2012(
     files = [f"set-{subset}.tar.gz", f"Outcomes-{subset}.txt"]
     for name in files:
         target = folder / name
-        if target.exists():
+        sha256 = _SHA256.get(name)
+        if target.exists() and not refresh:
+            if sha256 is not None:
+                _check_cached(target, sha256)
             continue
         if not download_if_missing:
             raise OSError(f"{target} is not cached and download_if_missing=False.")
-        _download(_PHYSIONET_URL + name, target)
+        _download(
+            _PHYSIONET_URL + name,
+            target,
+            timeout=timeout,
+            max_bytes=_MAX_BYTES[name],
+            sha256=sha256,
+        )
     return load_physionet2012(folder / files[0], folder / files[1], **kwargs)
 
 
@@ -498,7 +647,7 @@ def make_irregular(X, drop=0.3, *, per_channel=False, random_state=None):
     >>> np.isnan(Xi).sum(axis=(1, 2))
     array([3, 3])
     """
-    if not (isinstance(drop, Real) and 0 <= drop < 1):
+    if not (isinstance(drop, Real) and 0 <= float(drop) < 1):
         raise ValueError(f"drop must be a float in [0, 1); got {drop!r} instead.")
     try:
         fmt = input_format(X)
@@ -533,7 +682,7 @@ def _irregular_numpy(X, drop, per_channel, rng):
         raise ValueError(f"numpy X must be 2D or 3D; got shape {np.shape(X)}.")
     blocks = list(arr.transpose(0, 2, 1))  # (T, C) per instance
     hits = _drop_rows(blocks, drop, per_channel, rng)
-    for block, hit in zip(blocks, hits):
+    for block, hit in zip(blocks, hits, strict=True):
         block[hit] = np.nan  # views into arr
     return arr[:, 0, :] if squeeze else arr
 
@@ -579,15 +728,15 @@ def _irregular_frames(X, drop, per_channel, rng):
     blocks = [b[:, None] if b.ndim == 1 else b for b in blocks]
     hits = _drop_rows(blocks, drop, per_channel, rng)
     if per_channel:
-        return [f.mask(h.reshape(f.shape)) for f, h in zip(X, hits)]
-    return [f[~h] for f, h in zip(X, hits)]
+        return [f.mask(h.reshape(f.shape)) for f, h in zip(X, hits, strict=True)]
+    return [f[~h] for f, h in zip(X, hits, strict=True)]
 
 
 def _irregular_arrays(X, drop, per_channel, rng):
     arrays = [np.array(a, dtype=np.float64) for a in X]
     blocks = [(a[None, :] if a.ndim == 1 else a).T for a in arrays]
     hits = _drop_rows(blocks, drop, per_channel, rng)
-    for block, hit in zip(blocks, hits):
+    for block, hit in zip(blocks, hits, strict=True):
         block[hit] = np.nan
     return arrays
 

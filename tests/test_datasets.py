@@ -1,10 +1,16 @@
 """Datasets: PhysioNet 2012 loader, UEA access and make_irregular."""
 
+import hashlib
+import http.server
 import io
 import os
 import re
+import socket
 import tarfile
+import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -70,7 +76,8 @@ def _small_set(folder, n):
 def test_physionet_shapes_and_target(physionet):
     X, y = physionet.data, physionet.target
     assert len(X) == len(y) == len(physionet.record_ids) == 4000
-    assert y.dtype == np.int64 and y.sum() == 568
+    assert y.dtype == np.int64
+    assert y.sum() == 568
     assert all(list(f.columns) == list(PHYSIONET2012_VARIABLES) for f in X[:50])
     assert np.all(np.diff(physionet.record_ids) > 0)
     assert physionet.outcomes.index.tolist() == physionet.record_ids.tolist()
@@ -83,7 +90,8 @@ def test_physionet_values_match_the_raw_file(physionet):
     stay = physionet.data[0]
     hh, mm = raw["Time"].str.split(":", expand=True).astype(int).T.to_numpy()
     hours = hh + mm / 60
-    assert stay.index.min() == 0.0 and stay.index.max() <= 48.0
+    assert stay.index.min() == 0.0
+    assert stay.index.max() <= 48.0
     np.testing.assert_allclose(
         stay.index, np.unique(hours[raw.Parameter != "RecordID"])
     )
@@ -108,7 +116,8 @@ def test_physionet_unknown_static_descriptors_are_nan(physionet):
 
 def test_physionet_to_panel_and_encoder(physionet):
     panel = to_panel(physionet.data)
-    assert panel.n_channels == 41 and panel.time_unit is None
+    assert panel.n_channels == 41
+    assert panel.time_unit is None
     assert panel.lengths.min() >= 1
     enc = PanelEncoder().fit(panel.take(np.arange(500)))
     assert 0 < enc.dt_scale_ < 2  # hours
@@ -139,7 +148,8 @@ def test_physionet_max_stays(tmp_path):
     if not ARCHIVE.exists():
         pytest.skip("PhysioNet 2012 set B not found")
     b = load_physionet2012(ARCHIVE, max_stays=5)
-    assert len(b.data) == 5 and b.record_ids.tolist() == sorted(b.record_ids)
+    assert len(b.data) == 5
+    assert b.record_ids.tolist() == sorted(b.record_ids)
 
 
 def test_physionet_errors(tmp_path):
@@ -180,41 +190,224 @@ def test_physionet_stay_without_values_is_left_out(tmp_path):
         match=re.escape("1 stays have no recorded value and are left out: RecordID 1."),
     ):
         b = load_physionet2012(stays, outcomes)
-    assert b.record_ids.tolist() == [2] and b.target.tolist() == [1]
+    assert b.record_ids.tolist() == [2]
+    assert b.target.tolist() == [1]
     assert b.data[0].index.tolist() == [0.0, 1.5]
     assert b.data[0].loc[1.5, "HR"] == 85.0
     assert b.data[0].loc[0.0, "Age"] == 54.0
 
 
-def test_fetch_physionet_from_a_mirror(tmp_path, monkeypatch):
-    if not ARCHIVE.exists():
-        pytest.skip("PhysioNet 2012 set B not found")
-    _small_set(tmp_path / "mirror", 10)
-    monkeypatch.setattr(
-        datasets, "_PHYSIONET_URL", (tmp_path / "mirror").as_uri() + "/"
-    )
-    X, y = fetch_physionet2012(tmp_path / "home", subset="b", return_X_y=True)
-    assert len(X) == len(y) == 10
-    assert (tmp_path / "home" / "physionet2012" / "Outcomes-b.txt").exists()
+# -- fetch_physionet2012 ------------------------------------------------------
+def _tiny_set(extra=b""):
+    """In-memory set B of two stays: {file name: bytes}."""
+    stays = {
+        1: b"Time,Parameter,Value\n00:00,RecordID,1\n00:00,Age,54\n00:30,HR,80\n",
+        2: b"Time,Parameter,Value\n00:00,RecordID,2\n01:00,HR,90\n" + extra,
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for record_id, data in stays.items():
+            info = tarfile.TarInfo(f"set-b/{record_id}.txt")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return {
+        "set-b.tar.gz": buffer.getvalue(),
+        "Outcomes-b.txt": b"RecordID,In-hospital_death\n1,0\n2,1\n",
+    }
 
-    def offline(url, target):
-        raise AssertionError("downloaded again")
 
-    monkeypatch.setattr(datasets, "_download", offline)
-    assert len(fetch_physionet2012(tmp_path / "home", subset="b").data) == 10
-    with pytest.raises(OSError, match="is not cached"):
-        fetch_physionet2012(tmp_path / "home", subset="a", download_if_missing=False)
+def _publish(monkeypatch, files):
+    """Record the digests of ``files`` as the published ones."""
+    for name, data in files.items():
+        monkeypatch.setitem(datasets._SHA256, name, hashlib.sha256(data).hexdigest())
+
+
+@pytest.fixture
+def mirror(monkeypatch):
+    """A PhysioNet mirror on 127.0.0.1 serving ``mirror.files``.
+
+    ``mirror.requests`` lists the names asked for; with
+    ``mirror.send_length = False`` the bodies come without Content-Length.
+    """
+    state = SimpleNamespace(files={}, requests=[], send_length=True)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            name = self.path.lstrip("/")
+            state.requests.append(name)
+            if name not in state.files:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            if state.send_length:
+                self.send_header("Content-Length", str(len(state.files[name])))
+            self.end_headers()
+            self.wfile.write(state.files[name])
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    monkeypatch.setattr(datasets, "_PHYSIONET_URL", state.url)
+    yield state
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def _cache(home):
+    return sorted(p.name for p in (home / "physionet2012").iterdir())
+
+
+def test_fetch_physionet_downloads_once_and_loads(tmp_path, mirror, monkeypatch):
+    mirror.files = _tiny_set()
+    _publish(monkeypatch, mirror.files)
+    X, y = fetch_physionet2012(tmp_path, subset="b", timeout=5, return_X_y=True)
+    assert len(X) == 2
+    assert y.tolist() == [0, 1]
+    assert mirror.requests == ["set-b.tar.gz", "Outcomes-b.txt"]
+    assert _cache(tmp_path) == ["Outcomes-b.txt", "set-b.tar.gz"]  # no .part
+    assert len(fetch_physionet2012(tmp_path, subset="b").data) == 2
+    assert len(mirror.requests) == 2  # served from the cache
+
+
+def test_fetch_physionet_times_out(tmp_path, monkeypatch):
+    # a server that accepts connections and never answers; after 10 s it
+    # hangs up, so that a fetch without a timeout fails instead of hanging
+    done = threading.Event()
+
+    def hang_up_late(server):
+        if not done.wait(10):
+            server.accept()[0].close()
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        threading.Thread(target=hang_up_late, args=(silent,), daemon=True).start()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        monkeypatch.setattr(datasets, "_PHYSIONET_URL", url)
+        start = time.monotonic()
+        try:
+            with pytest.raises(
+                TimeoutError,
+                match=re.escape(
+                    f"{url}set-b.tar.gz did not answer within timeout=0.5 s"
+                ),
+            ):
+                fetch_physionet2012(tmp_path, subset="b", timeout=0.5)
+        finally:
+            done.set()
+        assert time.monotonic() - start < 5
+    assert _cache(tmp_path) == []
+
+
+@pytest.mark.parametrize("send_length", [True, False])
+def test_fetch_physionet_size_limit(tmp_path, mirror, monkeypatch, send_length):
+    mirror.files = _tiny_set()
+    mirror.send_length = send_length
+    monkeypatch.setitem(datasets._MAX_BYTES, "set-b.tar.gz", 100)
+    with pytest.raises(
+        OSError,
+        match=re.escape(
+            f"{mirror.url}set-b.tar.gz is larger than the 100-byte limit for this "
+            "file; the download was stopped and nothing was saved."
+        ),
+    ):
+        fetch_physionet2012(tmp_path, subset="b", timeout=5)
+    assert _cache(tmp_path) == []
+
+
+def test_fetch_physionet_rejects_a_tampered_download(tmp_path, mirror, monkeypatch):
+    published = _tiny_set()
+    _publish(monkeypatch, published)
+    mirror.files = _tiny_set(extra=b"02:00,HR,300\n")  # valid, but not the same
+    expected = hashlib.sha256(published["set-b.tar.gz"]).hexdigest()
+    actual = hashlib.sha256(mirror.files["set-b.tar.gz"]).hexdigest()
+    with pytest.raises(
+        OSError,
+        match=re.escape(
+            f"The download of set-b.tar.gz from {mirror.url}set-b.tar.gz has "
+            f"SHA-256 {actual}, expected {expected} (the file as published); it "
+            "was not saved."
+        ),
+    ):
+        fetch_physionet2012(tmp_path, subset="b", timeout=5)
+    assert _cache(tmp_path) == []
+
+
+def test_fetch_physionet_rejects_a_tampered_cache(tmp_path, mirror, monkeypatch):
+    mirror.files = _tiny_set()
+    _publish(monkeypatch, mirror.files)
+    fetch_physionet2012(tmp_path, subset="b", timeout=5)
+    cached = tmp_path / "physionet2012" / "Outcomes-b.txt"
+    cached.write_bytes(b"RecordID,In-hospital_death\n1,1\n2,1\n")
+    actual = hashlib.sha256(cached.read_bytes()).hexdigest()
+    with pytest.raises(
+        OSError,
+        match=re.escape(
+            f"The cached {cached} has SHA-256 {actual}, expected "
+            f"{datasets._SHA256['Outcomes-b.txt']} (the file as published): it is "
+            "damaged or was changed. Download it again with "
+            "fetch_physionet2012(..., refresh=True)."
+        ),
+    ):
+        fetch_physionet2012(tmp_path, subset="b")
+    y = fetch_physionet2012(tmp_path, subset="b", refresh=True, return_X_y=True)[1]
+    assert y.tolist() == [0, 1]
+
+
+def test_fetch_physionet_refresh(tmp_path, mirror, monkeypatch):
+    mirror.files = _tiny_set()
+    _publish(monkeypatch, mirror.files)
+    fetch_physionet2012(tmp_path, subset="b", timeout=5)
+    fetch_physionet2012(tmp_path, subset="b", timeout=5, refresh=True)
+    assert mirror.requests == ["set-b.tar.gz", "Outcomes-b.txt"] * 2
+    # a failed refresh leaves the cached copy in place
+    cached = (tmp_path / "physionet2012" / "set-b.tar.gz").read_bytes()
+    mirror.files = {}
+    with pytest.raises(
+        OSError,
+        match=re.escape(f"Could not download {mirror.url}set-b.tar.gz: Not Found"),
+    ):
+        fetch_physionet2012(tmp_path, subset="b", timeout=5, refresh=True)
+    assert (tmp_path / "physionet2012" / "set-b.tar.gz").read_bytes() == cached
+    assert _cache(tmp_path) == ["Outcomes-b.txt", "set-b.tar.gz"]
+
+
+def test_fetch_physionet_parameter_errors(tmp_path):
+    with pytest.raises(OSError, match="is not cached and download_if_missing=False"):
+        fetch_physionet2012(tmp_path, subset="a", download_if_missing=False)
     with pytest.raises(ValueError, match="subset must be one of"):
-        fetch_physionet2012(tmp_path / "home", subset="d")
+        fetch_physionet2012(tmp_path, subset="d")
+    for timeout in (0, -1.0, "60", None, True):
+        with pytest.raises(
+            ValueError,
+            match=re.escape(
+                f"timeout must be a positive number of seconds; got {timeout!r}."
+            ),
+        ):
+            fetch_physionet2012(tmp_path, timeout=timeout)
+    with pytest.raises(ValueError, match="refresh=True downloads the files again"):
+        fetch_physionet2012(tmp_path, refresh=True, download_if_missing=False)
+
+
+def test_physionet_published_digests_match_the_shared_files():
+    if not (ARCHIVE.exists() and OUTCOMES.exists()):
+        pytest.skip(f"PhysioNet 2012 set B not found under {PHYSIONET}")
+    for path in (ARCHIVE, OUTCOMES):
+        assert datasets._sha256(path) == datasets._SHA256[path.name]
 
 
 # -- UEA ----------------------------------------------------------------------
 def test_uea_equal_length_all_return_types():
     pytest.importorskip("sktime")
     X3, y = load_uea("BasicMotions", split="test", return_type="numpy3D")
-    assert X3.shape == (40, 6, 100) and len(y) == 40
+    assert X3.shape == (40, 6, 100)
+    assert len(y) == 40
     frames, y2 = load_uea("BasicMotions", split="test")
-    assert len(frames) == 40 and frames[0].shape == (100, 6)
+    assert len(frames) == 40
+    assert frames[0].shape == (100, 6)
     assert isinstance(frames[0].index, pd.RangeIndex)
     M, _ = load_uea("BasicMotions", split="test", return_type="multiindex")
     P, _ = load_uea("BasicMotions", split="test", return_type="panel")
@@ -229,7 +422,8 @@ def test_uea_unequal_lengths():
     frames, y = load_uea("JapaneseVowels", split="train")
     assert len(frames) == len(y) == 270
     lengths = {len(f) for f in frames}
-    assert len(lengths) > 5 and frames[0].shape[1] == 12
+    assert len(lengths) > 5
+    assert frames[0].shape[1] == 12
     X3, _ = load_uea("JapaneseVowels", split="train", return_type="numpy3D")
     np.testing.assert_array_equal(to_panel(X3).lengths, [len(f) for f in frames])
     with pytest.raises(ValueError, match="return_type must be one of"):
@@ -240,7 +434,8 @@ def test_uea_unequal_lengths():
 def test_make_irregular_numpy_drops_whole_steps():
     X = np.random.default_rng(0).normal(size=(5, 3, 20))
     Xi = make_irregular(X, drop=0.3, random_state=0)
-    assert Xi.shape == X.shape and not np.shares_memory(X, Xi)
+    assert Xi.shape == X.shape
+    assert not np.shares_memory(X, Xi)
     dropped = np.isnan(Xi).all(axis=1)
     assert (dropped.sum(axis=1) == 6).all()
     assert (np.isnan(Xi).any(axis=1) == dropped).all()  # across all channels
@@ -272,7 +467,7 @@ def test_make_irregular_unequal_lengths_and_kept_timestamps():
     ]
     out = make_irregular(frames, 0.3, random_state=0)
     assert [len(f) for f in out] == [7, 5, 1]
-    for f, g in zip(frames, out):
+    for f, g in zip(frames, out, strict=False):
         pd.testing.assert_frame_equal(g, f.loc[g.index])
 
 
@@ -335,11 +530,14 @@ def test_make_irregular_same_drops_in_every_format(X, drop, per_channel, seed):
 def test_make_irregular_wide_frames_and_multiindex_series():
     wide = pd.DataFrame(np.arange(20.0).reshape(2, 10), index=["a", "b"])
     out = make_irregular(wide, 0.3, random_state=0)
-    assert isinstance(out, pd.DataFrame) and out.index.equals(wide.index)
+    assert isinstance(out, pd.DataFrame)
+    assert out.index.equals(wide.index)
     np.testing.assert_array_equal(
         out.to_numpy(), make_irregular(wide.to_numpy(), 0.3, random_state=0)
     )
     index = pd.MultiIndex.from_product([[0, 1], range(5)])
     series = pd.Series(np.arange(10.0), index=index, name="v")
     out = make_irregular(series, 0.4, random_state=0)
-    assert isinstance(out, pd.Series) and out.name == "v" and len(out) == 6
+    assert isinstance(out, pd.Series)
+    assert out.name == "v"
+    assert len(out) == 6
