@@ -15,12 +15,21 @@ except ImportError:  # pragma: no cover - running from a bare source tree
     except PackageNotFoundError:
         __version__ = "0.0.0+unknown"
 
-__all__ = ["CfCClassifier", "CfCForecaster", "CfCRegressor", "__version__"]
+__all__ = [
+    "CfCClassifier",
+    "CfCForecaster",
+    "CfCRegressor",
+    "CfCTimeSeriesClassifier",
+    "CfCTimeSeriesRegressor",
+    "__version__",
+]
 
 _LAZY = {
     "CfCClassifier": "classifier",
     "CfCForecaster": "forecaster",
     "CfCRegressor": "regressor",
+    "CfCTimeSeriesClassifier": "sktime",
+    "CfCTimeSeriesRegressor": "sktime",
 }
 
 
