@@ -22,6 +22,7 @@ from skorch.hf import AccelerateMixin
 from ._skorch import (
     _BucketLoader,
     _BucketSampler,
+    _LossOfWeights,
     _StopOnDivergence,
     _Training,
     _WeightedNet,
@@ -79,16 +80,16 @@ class _AverageLossesOverProcesses(Callback):
         if accelerator is None:
             return
         history = net.history
-        sums = []
+        local = []
         for prefix in ("train", "valid"):
             total = count = 0.0
             for row in history[-1, "batches"]:
                 if f"{prefix}_loss" in row:
                     total += row[f"{prefix}_loss"] * row[f"{prefix}_batch_size"]
                     count += row[f"{prefix}_batch_size"]
-            sums += [total, count]
-        sums = torch.tensor(sums, dtype=torch.float64, device=accelerator.device)
-        sums = accelerator.reduce(sums, reduction="sum").tolist()
+            local += [total, count]
+        every = torch.tensor(local, dtype=torch.float64, device=accelerator.device)
+        sums = accelerator.reduce(every, reduction="sum").tolist()
         for prefix, total, count in (("train", *sums[:2]), ("valid", *sums[2:])):
             key = f"{prefix}_loss"
             if count == 0 or key not in history[-1]:
@@ -103,7 +104,9 @@ class _StopOnDivergenceEverywhere(_StopOnDivergence):
     """:class:`_StopOnDivergence` on the mean training loss of all processes.
 
     One process's loss becoming infinite must stop every process at the same
-    step. Costs one all-reduce of a number per training batch.
+    step, and the untrained network's loss, the yardstick of the rule on the
+    epochs' losses, must be the same everywhere. Costs one all-reduce of a
+    number per training batch.
     """
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
@@ -111,6 +114,30 @@ class _StopOnDivergenceEverywhere(_StopOnDivergence):
         if training and loss is not None and accelerator is not None:
             loss = accelerator.reduce(loss.detach().float().reshape(1), "mean")
         super().on_batch_end(net, batch=batch, training=training, loss=loss)
+
+
+class _LossOfWeightsEverywhere(_LossOfWeights):
+    """:class:`_LossOfWeights` over the batches of all processes.
+
+    The data loader (prepared by the accelerator) deals each process its
+    share of the batches; the sums of their losses and weights are added
+    over the processes, so that every process records the same
+    ``train_end_loss`` and keeps the same epoch's weights. Costs one
+    all-reduce of two numbers per epoch.
+    """
+
+    def _batches(self, net, dataset):
+        batches = super()._batches(net, dataset)
+        accelerator = getattr(net, "accelerator", None)
+        return batches if accelerator is None else accelerator.prepare(batches)
+
+    def _sums(self, net, dataset):
+        sums = super()._sums(net, dataset)
+        accelerator = getattr(net, "accelerator", None)
+        if accelerator is None or accelerator.num_processes == 1:
+            return sums
+        sums = accelerator.reduce(sums.to(accelerator.device), reduction="sum")
+        return sums.cpu()
 
 
 class _ClipGradNormEverywhere(GradientNormClipping):
@@ -154,6 +181,8 @@ class _AcceleratedNet(AccelerateMixin, _WeightedNet):
       no accelerator), which loads and predicts in a process without
       accelerate or torch.distributed.
     """
+
+    _wrapped_with_accelerator: bool  # the mixin's: whether modules are wrapped
 
     def _wrap_modules(self):
         # only modules with parameters: DDP refuses the others (a loss, say),
@@ -306,8 +335,8 @@ def _agree_across_processes(accelerator, seed, dataset):
         crc(dataset.sample_weight),
         float(seed),
     ]
-    mine = torch.tensor([mine], dtype=torch.float64, device=accelerator.device)
-    every = accelerator.gather(mine).cpu().numpy()
+    row = torch.tensor([mine], dtype=torch.float64, device=accelerator.device)
+    every = accelerator.gather(row).cpu().numpy()
     if not (every[:, :4] == every[0, :4]).all():
         sizes = every[:, 0].astype(int).tolist()
         raise ValueError(
@@ -323,15 +352,17 @@ def _agree_across_processes(accelerator, seed, dataset):
 class _AcceleratedTraining(_Training):
     """:class:`~sklearn_cfc._skorch._Training` data-parallel over processes.
 
-    The net class and loader that accelerate can wrap and shard, stopping
-    and clipping that decide on numbers shared by all processes, the loss
-    averaging that must run before every callback deciding on the losses,
+    The net class and loader that accelerate can wrap and shard, the loss
+    of the weights, stopping and clipping that decide on numbers shared by
+    all processes, the loss averaging that must run before every callback
+    deciding on the losses,
     the device accelerate places the model on, one seed for all, and
     printing by the main process only.
     """
 
     net_class = _AcceleratedNet
     loader = _ShardableBucketLoader
+    loss_of_weights = _LossOfWeightsEverywhere
     stop_on_divergence = _StopOnDivergenceEverywhere
     clip = _ClipGradNormEverywhere
 

@@ -40,9 +40,16 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch.dataset import ValidSplit
 
-from ._skorch import LR_SCHEDULES, OPTIMIZERS, _PanelDataset, _Training, train_net
+from ._skorch import (
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    _PanelDataset,
+    _Training,
+    kept_loss,
+    train_net,
+)
 from ._threads import env_threads, network_width, torch_threads
-from .exceptions import DivergenceError
+from .exceptions import DivergenceError, TrainingInterruptedWarning
 from .nn import ACTIVATIONS, MODES, READOUTS, CfCSequenceNetwork
 from .panel import (
     PanelEncoder,
@@ -205,15 +212,23 @@ class _CfCBase:
         """Train ``net_``; record ``history_`` and ``n_iter_``.
 
         ``first`` initialises the network; ``epochs`` None runs up to
-        ``max_epochs``. If the loss diverges on a first fit, ``net_`` is
-        removed so that the estimator is unfitted. It runs with the torch
-        thread count ``_threads.torch_threads`` chooses for the batch size.
+        ``max_epochs``. It runs with the torch thread count
+        ``_threads.torch_threads`` chooses for the batch size.
+
+        If the loss diverges (:class:`DivergenceError`), or a
+        KeyboardInterrupt comes before this call completed an epoch, the
+        error propagates and the estimator is as before the call: a first
+        fit removes ``net_`` (the estimator is unfitted), a continued one
+        has its weights back (see :func:`~sklearn_cfc._skorch.train_net`).
+        A later KeyboardInterrupt ends training with the weights of the
+        best complete epoch and a :class:`TrainingInterruptedWarning`; the
+        epoch it stopped is marked ``interrupted=True`` in ``history_``.
         """
         work = self.batch_size * network_width(self)
         device = self.net_.device or self.device_  # None while accelerate places
         try:
             with torch_threads(work, device, verbose=self.net_.verbose):
-                train_net(
+                interrupted = train_net(
                     self.net_,
                     dataset,
                     y,
@@ -222,13 +237,24 @@ class _CfCBase:
                     first=first,
                     epochs=epochs,
                 )
-        except DivergenceError:
+        except (DivergenceError, KeyboardInterrupt):
             if first:
                 del self.net_
             raise
         self.history_ = self.net_.history
         # an interrupted epoch leaves a row without losses: count whole epochs
         self.n_iter_ = sum("train_loss" in row for row in self.history_)
+        if interrupted:
+            stopper = dict(self.net_.callbacks_)["early_stopping"]
+            warnings.warn(
+                f"{type(self).__name__}: training was interrupted "
+                f"(KeyboardInterrupt) in epoch {self.history_[-1, 'epoch']}. "
+                f"The weights of epoch {stopper.best_epoch_}, the best of "
+                "those completed, are kept; history_ marks the interrupted "
+                "epoch with interrupted=True.",
+                TrainingInterruptedWarning,
+                stacklevel=3,
+            )
 
 
 # ----------------------------------------------- the estimators of whole series
@@ -370,8 +396,12 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         weights = self._sample_weights(sample_weight, targets, len(panel))
         training = self._training()
         if first:
+            self._resolve_early_stopping(targets, incremental)
+        if self.early_stopping_:  # before the encoder and any training
+            self._check_validation_split(targets)
+        if first:
             self.encoder_ = self._new_encoder().fit(panel)
-            self._resolve_auto_settings(panel, incremental)
+            self._resolve_patch_length(panel)
             self._init_device_and_seed(training)
         dataset = _PanelDataset(self.encoder_.transform(panel), targets, weights)
         self._seed = training.agree(self._seed, dataset)  # one seed: same batches
@@ -463,8 +493,8 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
             raise ValueError("sample_weight must have at least one positive entry.")
         return weights.astype(np.float32)
 
-    def _resolve_auto_settings(self, panel, incremental):
-        """Fix ``patch_length_`` and ``early_stopping_`` for a new network."""
+    def _resolve_patch_length(self, panel):
+        """Fix ``patch_length_`` for a new network."""
         if self.patch_length == "auto":
             # long, densely observed series: patches; sparse records (a few
             # of many channels at a time, as in health records): one
@@ -476,12 +506,75 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
             self.patch_length_ = max(1, k) if density >= _AUTO_PATCH_DENSITY else 1
         else:
             self.patch_length_ = self.patch_length
+
+    def _resolve_early_stopping(self, targets, incremental):
+        """Fix ``early_stopping_`` for a new network.
+
+        "auto" is on from ``_AUTO_EARLY_STOPPING`` training instances, except
+        in ``partial_fit`` and where no validation split can be drawn (a
+        class with a single instance, say): then it is off, as on less data.
+        """
         if self.early_stopping == "auto":
             self.early_stopping_ = (
-                not incremental and len(panel) >= _AUTO_EARLY_STOPPING
+                not incremental
+                and len(targets) >= _AUTO_EARLY_STOPPING
+                and self._validation_split_problem(targets) is None
             )
         else:
             self.early_stopping_ = self.early_stopping
+
+    def _validation_split_problem(self, targets):
+        """Why no validation split can be held out of ``targets``, or None.
+
+        The split is drawn by scikit-learn's ``ShuffleSplit`` (for a
+        classifier ``StratifiedShuffleSplit``) with ``test_size`` the
+        ``validation_fraction``; these are their conditions. Returns the
+        reason, then what to do instead, as two sentences.
+        """
+        n = len(targets)
+        n_valid = int(np.ceil(self.validation_fraction * n))
+        n_train = n - n_valid
+        split = (
+            f"validation_fraction={self.validation_fraction} of the {n} "
+            f"training instance{'s' * (n != 1)} is {n_valid} for validation, "
+            f"leaving {n_train} to train on"
+        )
+        if not self._stratify:
+            if n_train < 1:
+                return (
+                    f"{split}. Set early_stopping=False, or give at least 2 instances."
+                )
+            return None
+        codes, counts = np.unique(targets, return_counts=True)
+        single = codes[counts < 2]
+        if len(single):
+            labels = getattr(self, "classes_", codes)[single].tolist()
+            has = "has" if len(single) == 1 else "have"
+            return (
+                "the split is stratified and needs at least 2 instances of "
+                "every class (one to train on, one to validate), but "
+                f"{len(single)} of the {len(codes)} classes {has} a single "
+                f"instance: {labels[:10]}{' ...' if len(labels) > 10 else ''}. "
+                "Set early_stopping=False, or give more instances of these "
+                "classes."
+            )
+        if min(n_valid, n_train) < len(codes):
+            return (
+                f"{split}, but a stratified split needs at least one instance "
+                f"of each of the {len(codes)} classes in both parts. Set "
+                "early_stopping=False, give more instances, or change "
+                "validation_fraction."
+            )
+        return None
+
+    def _check_validation_split(self, targets):
+        """Refuse training data from which no validation split can be held out."""
+        problem = self._validation_split_problem(targets)
+        if problem is not None:
+            raise ValueError(
+                f"early_stopping={self.early_stopping!r} holds out part of the "
+                f"training data to decide when to stop: {problem}"
+            )
 
     def _new_encoder(self):
         return PanelEncoder(**{name: getattr(self, name) for name in _ENCODER_PARAMS})
@@ -521,9 +614,8 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
             self.validation_scores_ = [
                 float(row["valid_loss"]) for row in done if "valid_loss" in row
             ]
-            self.best_loss_ = min(self.validation_scores_)
-        else:
-            self.best_loss_ = float(np.min(self.loss_curve_))
+        # the loss of the weights kept: validation loss, or train_end_loss
+        self.best_loss_ = kept_loss(self.net_)
         run = len(done) - epochs_before
         stopper = dict(self.net_.callbacks_)["early_stopping"]
         # a cosine schedule is planned to end at max_epochs: no warning then

@@ -248,13 +248,20 @@ sampler_iter = _accelerate._ShardableBucketSampler.__iter__
 getitems = _skorch._PanelDataset.__getitems__
 
 
+training = [False]  # whether the current pass is a training pass
+
+
 def count_epochs(self):
-    epochs.append([])
+    # training passes shuffle; the passes that measure losses do not
+    training[0] = self.buckets.shuffle
+    if training[0]:
+        epochs.append([])
     return sampler_iter(self)
 
 
 def log_indices(self, indices):
-    epochs[-1].extend(int(i) for i in indices)
+    if training[0]:
+        epochs[-1].extend(int(i) for i in indices)
     return getitems(self, indices)
 
 
