@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Number
+
 import numpy as np
 import torch
 from scipy.special import log_softmax, softmax
@@ -81,11 +83,21 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data (stratified),
         stop when its loss has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs, and restore the best weights. If False,
-        the weights of the epoch with the lowest training loss are kept (and
-        with a non-cosine schedule, training stops when that loss stalls).
-        "auto" turns it on from 1,000 training instances (never in
-        ``partial_fit``); the choice is ``early_stopping_``.
+        ``n_iter_no_change`` epochs, and keep the weights of the epoch with
+        the lowest validation loss. The split needs 2 instances of every
+        class and one of each class on both sides: ``fit`` raises a
+        ValueError before training when the data cannot be split so. If
+        False, the weights kept are those of the epoch with the lowest
+        training loss of the weights it ended with, measured on the whole
+        training set after the epoch (``train_end_loss``; a forward pass per
+        epoch), and with a non-cosine schedule training stops when that loss
+        stalls. "auto" turns it on from 1,000 training instances where such
+        a split can be drawn (never in ``partial_fit``); the choice is
+        ``early_stopping_``. Either way ``best_loss_`` is the loss of the
+        weights kept. Training that diverges raises a
+        :class:`~sklearn_cfc.exceptions.DivergenceError`: a loss that is not
+        finite, or a monitored loss more than ``10 * max(1, |untrained
+        loss|, |lowest|)`` above the lowest so far.
     validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
@@ -107,9 +119,16 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         time index. See :func:`sklearn_cfc.panel.to_panel`.
     time_unit : str, default="s"
         Unit that datetime and timedelta timestamps are converted to.
+        Prediction needs timestamps of the kind ``fit`` saw, numbers or
+        datetimes and timedeltas; a TypeError names both otherwise.
     dt_scale : "median" or float, default="median"
         Divisor of the elapsed time fed to the network; "median" learns the
-        median gap between observations in ``fit``.
+        median gap between observations in ``fit``. Prediction, and a
+        continued fit, warn with a :class:`~sklearn_cfc.exceptions.TimeScaleWarning`
+        when the median gap of their data is more than 100 times smaller or
+        larger than the one in ``fit`` (``encoder_.dt_median_``): most
+        likely, timestamps in another unit. See
+        :class:`~sklearn_cfc.panel.PanelEncoder`.
     running_stats : bool or list of str, default=False
         Also feed the network, at every step and per channel, the minimum,
         maximum and mean of the channel's observations so far and how many
@@ -160,18 +179,35 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the PyTorch network.
     history_ : skorch.History
-        Per-epoch records (losses, durations, learning rates).
+        Per-epoch records (losses, durations, learning rates):
+        ``train_loss``, the mean loss over the epoch's batches (measured
+        while the weights moved); ``valid_loss`` with ``early_stopping_``,
+        else ``train_end_loss``, the training loss of the weights the epoch
+        ended with; and ``interrupted=True`` in an epoch a KeyboardInterrupt
+        (Ctrl-C) stopped. Such an interrupt after a complete epoch ends
+        ``fit`` with the weights of the best complete epoch and a
+        :class:`~sklearn_cfc.exceptions.TrainingInterruptedWarning`, as
+        skorch does; one before the first epoch is complete propagates and
+        leaves the estimator as it was (a first fit: unfitted).
     loss_curve_ : list of float
         Training loss per epoch.
     validation_scores_ : list of float
         Validation loss per epoch (only when ``early_stopping_`` is True).
     best_loss_ : float
-        Lowest monitored loss.
+        The loss of the weights the model holds, which are those of the
+        epoch of the last ``fit`` (or ``partial_fit`` call) with the lowest
+        such loss: with ``early_stopping_`` their validation loss; otherwise
+        their training loss, measured on the whole training set after the
+        epoch's last step, with dropout off (``history_``'s
+        ``train_end_loss``). Not the minimum of ``loss_curve_``, whose means
+        over each epoch's batches belong to no single set of weights.
     patch_length_ : int
         Observations per network step (``patch_length``, "auto" resolved).
     early_stopping_ : bool
         Whether a validation split stopped training (``early_stopping``,
-        "auto" resolved).
+        "auto" resolved: off below 1,000 instances, in ``partial_fit``, and
+        where no validation split can be drawn, as with a class of a
+        single instance).
     n_iter_ : int
         Number of epochs run.
     device_ : str
@@ -300,7 +336,7 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
             list of per-instance DataFrames indexed by time, a
             ``(instance, time)`` MultiIndex DataFrame, ...
         y : array-like of shape (n_instances,)
-            Class labels of any type.
+            Class labels: numbers, or strings (not a mix of both).
         sample_weight : array-like of shape (n_instances,), default=None
             Per-instance weights in the loss.
 
@@ -308,6 +344,7 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         -------
         self : CfCClassifier
         """
+        _check_label_types(y, "y")
         return self._fit(X, y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -334,6 +371,8 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
                 "classes must be passed on the first call to partial_fit: "
                 "the network's output layer needs every class up front."
             )
+        _check_label_types(y, "y")
+        _check_label_types(classes, "classes")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _prepare_targets(self, y, first, classes=None):
@@ -442,3 +481,36 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _check_label_types(labels, name):
+    """Refuse labels that mix strings and numbers, naming ``name``.
+
+    Checked on the labels as given: numpy would turn a list of both into
+    strings (1 into '1') without a word, and sorting an object array of both
+    fails with Python's own error.
+    """
+    if labels is None or isinstance(labels, str):
+        return
+    # numpy's numbers and strings, pandas' numbers: one type; object arrays,
+    # lists and pandas' categoricals (kind "O") may hold both
+    if getattr(getattr(labels, "dtype", None), "kind", "O") != "O":
+        return
+    flat = np.asarray(labels, dtype=object).ravel()
+    text = [i for i, v in enumerate(flat) if isinstance(v, (str, bytes))]
+    if not text or len(text) == len(flat):
+        return
+    number = next((i for i, v in enumerate(flat) if isinstance(v, Number)), None)
+    if number is None:
+        return  # other objects: check_classification_targets' business
+    s, n = (_py(flat[i]) for i in (text[0], number))
+    raise ValueError(
+        f"Mix of label input types (string and number) in {name}: {s!r} at "
+        f"position {text[0]} and {n!r} at position {number}. Use one type for "
+        f"all labels, e.g. strings: [str(label) for label in {name}]."
+    )
+
+
+def _py(value):
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -670,6 +670,7 @@ def _irregular_panel(X, drop, per_channel, rng):
         X.channels,
         X.instance_ids,
         X.time_unit,
+        X.time_kind,
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from numbers import Integral
+from decimal import Decimal
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,9 @@ class CfCForecaster(_CfCBase, BaseForecaster):
     Missing values in ``y`` are allowed: a time where every variable is
     missing is not an observation (the model sees the longer gap instead), and
     a partly observed time feeds the network an observation mask. Forecasts
-    never contain NaN.
+    never contain NaN. Infinite values in ``y`` or ``X`` raise an error
+    naming the series, column and time; columns of dtype object holding
+    only numbers (and missing values) are read as floats.
 
     Parameters
     ----------
@@ -124,7 +127,19 @@ class CfCForecaster(_CfCBase, BaseForecaster):
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the PyTorch network.
     history_ : skorch.History
-        Per-epoch records of the last ``fit`` or ``update``.
+        Per-epoch records of ``fit`` and of every ``update`` since:
+        ``train_loss``, the mean loss over the epoch's batches (measured
+        while the weights moved), and ``train_end_loss``, the training loss
+        of the weights the epoch ended with. Each ``fit`` or ``update``
+        keeps the weights of its epoch with the lowest ``train_end_loss``.
+        Training whose loss is not finite, or is more than ``10 * max(1,
+        |untrained loss|, |lowest|)`` above the lowest so far, raises a
+        :class:`~sklearn_cfc.exceptions.DivergenceError`. A
+        KeyboardInterrupt (Ctrl-C) after a complete epoch ends training
+        with the weights of the best complete epoch and a
+        :class:`~sklearn_cfc.exceptions.TrainingInterruptedWarning`, and
+        marks its epoch ``interrupted=True``; one before propagates and
+        leaves the forecaster as it was (a first fit: unfitted).
     n_iter_ : int
         Number of epochs run in total.
     dt_scale_ : float
@@ -252,6 +267,17 @@ class CfCForecaster(_CfCBase, BaseForecaster):
         self.set_config(remember_data=True)
 
     # ------------------------------------------------------------ data
+    def _check_X_y(self, X=None, y=None, *args, **kwargs):
+        """sktime's checks of ``X`` and ``y``, after :func:`_as_numbers`.
+
+        Every public method (``fit``, ``predict``, ``update``, ...) passes its
+        data through here first; sktime alone would take an object column
+        of numbers for a categorical one.
+        """
+        return super()._check_X_y(
+            _as_numbers(X, "X"), _as_numbers(y, "y"), *args, **kwargs
+        )
+
     def _series(self, y, X):
         """The series as a panel (and their keys), each with 2 observations."""
         panel, keys = series_to_panel(y, X)
@@ -265,6 +291,8 @@ class CfCForecaster(_CfCBase, BaseForecaster):
                 f"{int(panel.lengths[short[0]])}."
             )
         return panel, keys
+
+    series_scale_: dict[tuple | None, np.ndarray]  # set in fit
 
     def _series_scales(self, panel, keys, *, learn=True):
         """Each series' scale: its standard deviation of every variable.
@@ -415,6 +443,13 @@ class CfCForecaster(_CfCBase, BaseForecaster):
                     f"X has missing values at forecast times of series "
                     f"{_name(key)}; future exogenous values must be known."
                 )
+            if np.isinf(out[i]).any():
+                t, c = np.argwhere(np.isinf(out[i]))[0]
+                series = "" if key is None else f" of series {_name(key)}"
+                raise ValueError(
+                    f"X has an infinite value in column {self._X.columns[c]!r} "
+                    f"at forecast time {fh_abs[t]}{series}; values must be finite."
+                )
         return out
 
     def _frame(self, keys, fh_abs, data, columns):
@@ -477,6 +512,86 @@ class CfCForecaster(_CfCBase, BaseForecaster):
                 device="cpu",
             ),
         ]
+
+
+def _as_numbers(data, name):
+    """``data`` with its object columns of numbers as float64.
+
+    A column of dtype object whose values are all real numbers (ints,
+    floats, decimals, not booleans) or missing is converted to float64, as
+    :meth:`pandas.DataFrame.infer_objects` and scikit-learn's ``check_array``
+    would; one of other scalars (strings, say) raises a TypeError naming
+    ``name``, the column and a value that is not a number. Everything else
+    passes unchanged: other dtypes (sktime's checks refuse categorical and
+    string ones), and columns of series (sktime's nested format).
+
+    Parameters
+    ----------
+    data : pd.Series, pd.DataFrame, ndarray, other or None
+    name : str
+        ``"y"`` or ``"X"``, for messages.
+
+    Returns
+    -------
+    The same kind of container as ``data``.
+    """
+    if isinstance(data, np.ndarray):
+        if data.dtype != object:
+            return data
+        values = _column_as_numbers(pd.Series(data.ravel()), name)
+        return data if values is None else values.reshape(data.shape)
+    if isinstance(data, pd.Series):
+        if _is_numeric(data.dtype):
+            return data
+        values = _column_as_numbers(data, name)
+        if values is None:
+            return data
+        return pd.Series(values, index=data.index, name=data.name)
+    if not isinstance(data, pd.DataFrame):
+        return data
+    columns = {
+        position: _column_as_numbers(data.iloc[:, position], f"{name} column {c!r}")
+        for position, (c, dtype) in enumerate(data.dtypes.items())
+        if not _is_numeric(dtype)
+    }
+    columns = {k: v for k, v in columns.items() if v is not None}
+    if not columns:
+        return data
+    data = data.copy()
+    for position, values in columns.items():
+        data.isetitem(position, values)
+    return data
+
+
+def _is_numeric(dtype):
+    return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+
+
+def _column_as_numbers(values, label):
+    """A column of dtype object holding real numbers, as float64.
+
+    None for other dtypes (categorical, string: sktime's checks name them)
+    and for columns holding something else than scalars (sktime's nested
+    series); a TypeError for a column of other scalars.
+    """
+    if values.dtype != object or not all(map(pd.api.types.is_scalar, values)):
+        return None
+    bad = values[values.map(_not_a_number)]
+    if len(bad):
+        raise TypeError(
+            f"{label} has dtype object and holds {bad.iloc[0]!r} at "
+            f"{bad.index[0]!r}, which is not a number; CfCForecaster does not "
+            "support categorical values: convert the column to numbers (e.g. "
+            "with pd.to_numeric) or drop it."
+        )
+    return values.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _not_a_number(value):
+    """Whether a scalar is neither a real number (bool excluded) nor missing."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    return not isinstance(value, (Real, Decimal)) and not pd.isna(value)
 
 
 def _rows_of(frame, key):

@@ -77,11 +77,19 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data, stop when
         its loss has not improved by ``tol`` for ``n_iter_no_change``
-        epochs, and restore the best weights. If False, the weights of the
-        epoch with the lowest training loss are kept (and with a non-cosine
-        schedule, training stops when that loss stalls). "auto" turns it on
-        from 1,000 training instances (never in ``partial_fit``); the choice
-        is ``early_stopping_``.
+        epochs, and keep the weights of the epoch with the lowest validation
+        loss (``fit`` raises a ValueError before training when no instance
+        would be left to train on). If False, the weights kept are those of
+        the epoch with the lowest training loss of the weights it ended
+        with, measured on the whole training set after the epoch
+        (``train_end_loss``; a forward pass per epoch), and with a
+        non-cosine schedule training stops when that loss stalls. "auto"
+        turns it on from 1,000 training instances (never in
+        ``partial_fit``); the choice is ``early_stopping_``. Either way
+        ``best_loss_`` is the loss of the weights kept. Training that diverges raises a
+        :class:`~sklearn_cfc.exceptions.DivergenceError`: a loss that is not
+        finite, or a monitored loss more than ``10 * max(1, |untrained
+        loss|, |lowest|)`` above the lowest so far.
     validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
@@ -103,9 +111,16 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         time index. See :func:`sklearn_cfc.panel.to_panel`.
     time_unit : str, default="s"
         Unit that datetime and timedelta timestamps are converted to.
+        Prediction needs timestamps of the kind ``fit`` saw, numbers or
+        datetimes and timedeltas; a TypeError names both otherwise.
     dt_scale : "median" or float, default="median"
         Divisor of the elapsed time fed to the network; "median" learns the
-        median gap between observations in ``fit``.
+        median gap between observations in ``fit``. Prediction, and a
+        continued fit, warn with a :class:`~sklearn_cfc.exceptions.TimeScaleWarning`
+        when the median gap of their data is more than 100 times smaller or
+        larger than the one in ``fit`` (``encoder_.dt_median_``): most
+        likely, timestamps in another unit. See
+        :class:`~sklearn_cfc.panel.PanelEncoder`.
     running_stats : bool or list of str, default=False
         Also feed the network, at every step and per channel, the minimum,
         maximum and mean of the channel's observations so far and how many
@@ -141,7 +156,9 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
     scale_target : bool, default=True
         Standardise the targets with their training mean and standard
         deviation while fitting (predictions are returned in the original
-        units).
+        units); targets of any finite float64 magnitude then train. Without
+        it, the network trains on the targets as they are, in float32: an
+        error names any beyond its range (about 3.4e38).
 
     Attributes
     ----------
@@ -156,18 +173,34 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the PyTorch network.
     history_ : skorch.History
-        Per-epoch records (losses, durations, learning rates).
+        Per-epoch records (losses, durations, learning rates):
+        ``train_loss``, the mean loss over the epoch's batches (measured
+        while the weights moved); ``valid_loss`` with ``early_stopping_``,
+        else ``train_end_loss``, the training loss of the weights the epoch
+        ended with; and ``interrupted=True`` in an epoch a KeyboardInterrupt
+        (Ctrl-C) stopped. Such an interrupt after a complete epoch ends
+        ``fit`` with the weights of the best complete epoch and a
+        :class:`~sklearn_cfc.exceptions.TrainingInterruptedWarning`, as
+        skorch does; one before the first epoch is complete propagates and
+        leaves the estimator as it was (a first fit: unfitted).
     loss_curve_ : list of float
         Training loss per epoch (on the scaled targets).
     validation_scores_ : list of float
         Validation loss per epoch (only when ``early_stopping_`` is True).
     best_loss_ : float
-        Lowest monitored loss.
+        The loss of the weights the model holds (on the scaled targets),
+        which are those of the epoch of the last ``fit`` (or ``partial_fit``
+        call) with the lowest such loss: with ``early_stopping_`` their
+        validation loss; otherwise their training loss, measured on the
+        whole training set after the epoch's last step, with dropout off
+        (``history_``'s ``train_end_loss``). Not the minimum of
+        ``loss_curve_``, whose means over each epoch's batches belong to no
+        single set of weights.
     patch_length_ : int
         Observations per network step (``patch_length``, "auto" resolved).
     early_stopping_ : bool
         Whether a validation split stopped training (``early_stopping``,
-        "auto" resolved).
+        "auto" resolved: off below 1,000 instances and in ``partial_fit``).
     n_iter_ : int
         Number of epochs run.
     device_ : str
@@ -337,9 +370,7 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
             self._y_1d = y.ndim == 1
             self.n_outputs_ = y2.shape[1]
             if self.scale_target:
-                self._y_mean = y2.mean(axis=0)
-                std = y2.std(axis=0)
-                self._y_scale = np.where(std > 0, std, 1.0)
+                self._y_mean, self._y_scale = _mean_and_scale(y2)
             else:
                 self._y_mean = np.zeros(y2.shape[1])
                 self._y_scale = np.ones(y2.shape[1])
@@ -348,8 +379,28 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
                 f"y has {y2.shape[1]} outputs, but {type(self).__name__} was "
                 f"fitted with {self.n_outputs_}."
             )
-        scaled = (y2 - self._y_mean) / self._y_scale
-        return scaled.astype(np.float32), self.n_outputs_
+        # in units of the scale: (y - mean) / scale overflows for targets near
+        # the float64 limit, (y / scale) - (mean / scale) does not
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = (y2 / self._y_scale - self._y_mean / self._y_scale).astype(
+                np.float32
+            )
+        if not np.isfinite(scaled).all():
+            row, col = np.argwhere(~np.isfinite(scaled))[0]
+            where = f"y[{row}]" if y.ndim == 1 else f"y[{row}, {col}]"
+            if self.scale_target:  # only a later fit: the first sets the scale
+                how = (
+                    f"once scaled by the first fit's mean {self._y_mean[col]:.6g} "
+                    f"and standard deviation {self._y_scale[col]:.6g}; later "
+                    "fits need targets on the first fit's scale"
+                )
+            else:
+                how = "with scale_target=False; set scale_target=True, or rescale y"
+            raise ValueError(
+                f"{where}={y2[row, col]:.6g} is beyond the float32 range the "
+                f"network trains in (about 3.4e38) {how}."
+            )
+        return scaled, self.n_outputs_
 
     def predict(self, X):
         """Predicted targets of each series.
@@ -373,3 +424,25 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _mean_and_scale(y):
+    """Per-column mean and standard deviation (1 where it is 0), without overflow.
+
+    The columns are divided by their largest absolute value first, so that
+    squares stay finite for targets up to the float64 limit.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_instances, n_outputs), float64, finite
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (n_outputs,)
+    """
+    peak = np.abs(y).max(axis=0)
+    peak = np.where(peak > 0, peak, 1.0)
+    unit = y / peak
+    mean = unit.mean(axis=0) * peak
+    std = unit.std(axis=0) * peak
+    return mean, np.where(std > 0, std, 1.0)

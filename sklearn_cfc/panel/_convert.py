@@ -143,6 +143,7 @@ def _panel(values, times, mask, lengths, channels, ids, kind, unit):
         channels=tuple(_py(c) for c in channels),
         instance_ids=ids,
         time_unit=None if kind == NUMERIC else unit,
+        time_kind=kind,
     )
 
 
@@ -333,6 +334,7 @@ def _numpy_time_channel(time_channel, n_channels):
             f"time_channel must be an integer channel position for numpy input; "
             f"got {time_channel!r}."
         )
+    time_channel = int(time_channel)
     if not 0 <= time_channel < n_channels:
         raise ValueError(
             f"time_channel={time_channel} is out of range for X with "
@@ -396,6 +398,7 @@ def _from_arrays(X, time_channel, unit, unit_ns):
             a = np.delete(a, tc, axis=0)
         lengths[i] = a.shape[1]
         blocks.append(a.T)
+    assert n_channels is not None  # X has at least one instance
     channels = list(range(n_channels))
     times = row_times = None
     if time_channel is not None:

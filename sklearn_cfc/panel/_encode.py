@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Real
 from typing import NamedTuple
 
@@ -10,13 +11,28 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Options
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_cfc.exceptions import TimeScaleWarning
+
 from ._convert import to_panel
 from ._panel import last_observed
+from ._time import DATETIME, DATETIME_TZ, NUMERIC, TIMEDELTA
 
 __all__ = ["EncodedPanel", "PanelEncoder", "check_channels"]
 
 RUNNING_STATS = ("min", "max", "mean", "count")
 ROBUST_CLIP = 10.0  # robustly scaled values are clipped to +-ROBUST_CLIP
+# check_channels warns when a panel's median gap is more than this factor
+# away from the one seen in fit (either way); see PanelEncoder's Notes
+DT_DRIFT_FACTOR = 100.0
+# the kinds of timestamps a model must see at fit and at prediction alike,
+# from a Panel's time_kind: naive and timezone-aware datetimes are both
+# instants (their gaps mean the same), timedeltas are elapsed times
+_TIME_KINDS = {
+    NUMERIC: "numeric",
+    DATETIME: "datetime",
+    DATETIME_TZ: "datetime",
+    TIMEDELTA: "timedelta",
+}
 
 
 class _Satisfies(Options):
@@ -64,7 +80,7 @@ def _stats(value):
 
 
 def _is_positive_number(value):
-    return isinstance(value, Real) and not _is_bool(value) and value > 0
+    return isinstance(value, Real) and not _is_bool(value) and float(value) > 0
 
 
 SCALE = _Satisfies(
@@ -111,25 +127,53 @@ def _changes(panel, filled=None):
     return changes
 
 
+def _time_kind(panel):
+    """The kind of a panel's timestamps: 'numeric', 'datetime' or 'timedelta'."""
+    return _TIME_KINDS[panel.time_kind]
+
+
+def _median_gap(panel):
+    """Median positive gap between consecutive observations (NaN for none)."""
+    gaps = np.diff(panel.times, axis=1)
+    gaps = gaps[gaps > 0]  # NaN (padding) compares False
+    return float(np.median(gaps)) if gaps.size else float("nan")
+
+
 def check_channels(panel, fitted):
-    """Check that a panel has the channels a fitted model was fitted with.
+    """Check that a panel matches what a model was fitted on.
 
     The number of channels must match ``fitted.n_features_in_``; when
     ``fitted`` has ``feature_names_in_`` and the panel's channels are all
     strings (column names), the names must match too, in the same order.
+
+    The timestamps are checked against the fitted :class:`PanelEncoder`
+    (``fitted`` itself, or its ``encoder_``): they must be of the kind seen
+    in ``fit`` (``time_kind_``: numbers, datetimes or timedeltas), and
+    a :class:`~sklearn_cfc.exceptions.TimeScaleWarning` is issued when
+    their median gap is more than 100 times smaller or larger than the one
+    seen in ``fit`` (``dt_median_``; see the Notes of :class:`PanelEncoder`). The
+    estimators call this function on every panel they predict on, and on
+    the data of a continued fit (``warm_start``, ``partial_fit``).
 
     Parameters
     ----------
     panel : Panel
     fitted : object
         A fitted model with ``n_features_in_`` (and maybe
-        ``feature_names_in_``): a :class:`PanelEncoder`, or an estimator.
-        Messages name its class.
+        ``feature_names_in_``): a :class:`PanelEncoder`, or an estimator
+        with a fitted ``encoder_``. Messages name its class.
 
     Raises
     ------
     ValueError
         When the channels differ.
+    TypeError
+        When the timestamps are of another kind than in ``fit``.
+
+    Warns
+    -----
+    TimeScaleWarning
+        When the median gap is far from the one seen in ``fit``.
 
     Examples
     --------
@@ -141,6 +185,52 @@ def check_channels(panel, fitted):
     ...
     ValueError: X has 2 channels, but PanelEncoder is expecting 3 channels as input.
     """
+    _check_channel_layout(panel, fitted)
+    encoder = fitted
+    if not isinstance(fitted, PanelEncoder):
+        encoder = getattr(fitted, "encoder_", None)
+    if encoder is not None:
+        owner = type(fitted).__name__
+        _check_time_kind(panel, encoder, owner)
+        _check_time_scale(panel, encoder, owner)
+
+
+def _check_time_kind(panel, encoder, owner):
+    """TypeError when the panel's timestamps are of another kind than in fit."""
+    fitted = getattr(encoder, "time_kind_", None)  # None: not recorded
+    got = _time_kind(panel)
+    if fitted is not None and got != fitted:
+        raise TypeError(
+            f"X has {got} timestamps, but {owner} was fitted on {fitted} "
+            "timestamps; pass timestamps of the kind the model was fitted on "
+            "(numbers in the same unit, datetimes or timedeltas)."
+        )
+
+
+def _check_time_scale(panel, encoder, owner):
+    """TimeScaleWarning when the panel's median gap is far from fit's."""
+    fitted = getattr(encoder, "dt_median_", float("nan"))  # NaN: not recorded
+    median = _median_gap(panel)
+    if np.isnan(fitted) or np.isnan(median):
+        return
+    if fitted / DT_DRIFT_FACTOR <= median <= fitted * DT_DRIFT_FACTOR:
+        return
+    unit = "" if panel.time_unit is None else f" (in time_unit={panel.time_unit!r})"
+    warnings.warn(
+        f"The timestamps of X are on another time scale than in fit: their "
+        f"median gap between consecutive observations is {median:.6g}, "
+        f"against {fitted:.6g} in fit{unit}, a factor of "
+        f"{max(median / fitted, fitted / median):.3g} (more than "
+        f"{DT_DRIFT_FACTOR:g}). {owner} sees elapsed times divided by the "
+        "time scale learnt in fit, so its predictions shift. Check the unit "
+        "of the timestamps (and time_unit).",
+        TimeScaleWarning,
+        stacklevel=3,
+    )
+
+
+def _check_channel_layout(panel, fitted):
+    """ValueError when the channels differ from those of ``fitted``."""
     owner = type(fitted).__name__
     expected = fitted.n_features_in_
     if panel.n_channels != expected:
@@ -258,8 +348,12 @@ class PanelEncoder(BaseEstimator):
         the running statistics. False: no scaling (``mean_`` 0, ``scale_`` 1).
     dt_scale : 'median' or float, default='median'
         Divisor of Δt: 'median' learns the median positive gap between
-        consecutive observations in ``fit`` (1.0 when no instance has two
-        observations); a positive float is used as is.
+        consecutive observations in ``fit`` (``dt_median_``; 1.0 when no
+        instance has two observations); a positive float is used as is.
+        Either way, data whose median gap is more than 100 times smaller or
+        larger than ``dt_median_`` gets a
+        :class:`~sklearn_cfc.exceptions.TimeScaleWarning` from
+        :func:`check_channels` (see Notes).
     running_stats : bool or list of str, default=False
         Append running statistics of each channel: any of ``"min"``,
         ``"max"``, ``"mean"`` and ``"count"``, or True for all four.
@@ -289,6 +383,14 @@ class PanelEncoder(BaseEstimator):
         0; 1 where both are 0 or undefined).
     dt_scale_ : float
         The time scale Δt is divided by.
+    dt_median_ : float
+        Median positive gap between consecutive observations of an instance
+        in the training data, in the panel's time unit (NaN when no
+        instance has two observations); the reference of the time-scale
+        check (see Notes), whatever ``dt_scale`` is.
+    time_kind_ : {'numeric', 'datetime', 'timedelta'}
+        The kind of timestamps seen in ``fit``; data of the other kind is
+        refused by :meth:`transform` and :func:`check_channels`.
     running_stats_ : tuple of str
         The running statistics appended, in their order (empty for none).
     change_scale_ : ndarray of shape (n_channels,)
@@ -304,6 +406,40 @@ class PanelEncoder(BaseEstimator):
     See Also
     --------
     to_panel : The accepted input formats.
+    check_channels : Check a panel against a fitted encoder.
+
+    Notes
+    -----
+    **Time-scale drift.** The network sees every gap divided by
+    ``dt_scale_``, so timestamps in another unit than in ``fit`` (numbers
+    in milliseconds where ``fit`` had seconds, datetimes where ``fit`` had
+    hours as numbers) shift every prediction without failing. Two rules
+    guard against it:
+
+    - the kind of timestamps must be the one seen in ``fit``
+      (``time_kind_``): numbers, datetimes (naive or timezone-aware) or
+      timedeltas (both converted to ``time_unit``); otherwise
+      :meth:`transform` and :func:`check_channels` raise a TypeError naming
+      both kinds;
+    - :func:`check_channels` warns with a
+      :class:`~sklearn_cfc.exceptions.TimeScaleWarning`, naming both
+      medians, when the median positive gap between consecutive
+      observations of the panel (all instances together) lies outside
+      ``[dt_median_ / 100, dt_median_ * 100]``. The estimators
+      apply it to every panel they predict on, and to the data of a
+      continued fit; :meth:`transform`, which they call batch by batch, does
+      not repeat it.
+
+    The factor 100 separates what data does from what unit mistakes do.
+    Keeping a random share of the observations multiplies the median gap
+    by at most about the inverse of that share (2 for half of them), so
+    up to 99% may be dropped; shorter or fewer series, or irregular
+    sampling, move the median of all gaps by far less. The usual unit
+    confusions are factors of 1000 (s, ms, µs and ns between each other),
+    3600 (seconds and hours) and 86400 (seconds and days). Confusions by 60
+    (seconds and minutes, minutes and hours) or 24 (hours and days) stay
+    under the factor; a tighter one would warn on sparse but legitimate
+    data.
 
     Examples
     --------
@@ -327,6 +463,8 @@ class PanelEncoder(BaseEstimator):
     array([2.])
     >>> enc.transform(X).inputs[0, :, 3]  # change since the last observation
     array([0., 1., 1.], dtype=float32)
+    >>> enc.dt_median_, enc.time_kind_
+    (1.0, 'numeric')
     """
 
     _parameter_constraints: dict = {
@@ -398,10 +536,11 @@ class PanelEncoder(BaseEstimator):
         else:
             self.mean_ = np.zeros(C)
             self.scale_ = np.ones(C)
+        self.time_kind_ = _time_kind(panel)
+        self.dt_median_ = _median_gap(panel)
         if self.dt_scale == "median":
-            gaps = np.diff(panel.times, axis=1)
-            gaps = gaps[gaps > 0]  # NaN (padding) compares False
-            self.dt_scale_ = float(np.median(gaps)) if gaps.size else 1.0
+            median = self.dt_median_
+            self.dt_scale_ = 1.0 if np.isnan(median) else median
         else:
             self.dt_scale_ = float(self.dt_scale)
         self.running_stats_ = _stats(self.running_stats)
@@ -436,11 +575,22 @@ class PanelEncoder(BaseEstimator):
             ``inputs`` (n, T, (3 + d + k)C) float32 with d = 1 for
             ``differences`` and k running statistics,
             ``dt`` (n, T) float32 and ``lengths`` (n,); zeros in the padding.
+
+        Raises
+        ------
+        ValueError
+            When the channels differ from those seen in ``fit``.
+        TypeError
+            When the timestamps are of another kind than in ``fit`` (see
+            Notes). The time scale is judged by :func:`check_channels`.
         """
         check_is_fitted(self)
         stats = self.running_stats_
         panel = self._panel(X)
-        check_channels(panel, self)
+        # the channels and the kind of timestamps; not the time scale, which
+        # check_channels judges once per panel (estimators transform batches)
+        _check_channel_layout(panel, self)
+        _check_time_kind(panel, self, type(self).__name__)
         n, T, C = panel.values.shape
         mask = panel.mask
         # per channel, the step of its last observation so far

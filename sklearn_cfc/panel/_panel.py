@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._time import NUMERIC
+
 __all__ = ["Panel"]
 
 
@@ -48,6 +50,10 @@ class Panel:
     time_unit : str or None, default=None
         Unit of ``times`` when the input timestamps were datetimes or
         timedeltas; None for numeric timestamps or step indices.
+    time_kind : str, default='numeric'
+        What the input timestamps were: 'numeric' (numbers or step
+        indices), 'datetime64', 'timezone-aware datetime64' or
+        'timedelta64'.
 
     Attributes
     ----------
@@ -83,6 +89,7 @@ class Panel:
     channels: tuple
     instance_ids: np.ndarray | None = None
     time_unit: str | None = None
+    time_kind: str = NUMERIC
 
     def __post_init__(self):
         v, t, m, n = self.values, self.times, self.mask, self.lengths
@@ -171,6 +178,7 @@ class Panel:
             channels=self.channels,
             instance_ids=ids,
             time_unit=self.time_unit,
+            time_kind=self.time_kind,
         )
 
     # -- export --------------------------------------------------------------

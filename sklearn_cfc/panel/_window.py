@@ -150,6 +150,13 @@ def series_to_panel(y, X=None, *, time_unit="ns"):
         For each instance, its series key: the tuple of its instance levels
         (None for a single series).
 
+    Raises
+    ------
+    ValueError
+        If ``y`` (or ``X`` at ``y``'s rows) holds an infinite value or one
+        beyond the float32 range; the message names ``y`` or ``X``, the
+        series, the column and the time. NaN is a missing value.
+
     Examples
     --------
     >>> import numpy as np
@@ -167,8 +174,10 @@ def series_to_panel(y, X=None, *, time_unit="ns"):
     """
     index = y.index
     values = y.to_numpy(dtype=np.float64, na_value=np.nan)
+    _check_finite(values, index, y.columns, "y")
     if X is not None:
         x = X.reindex(index).to_numpy(dtype=np.float64, na_value=np.nan)
+        _check_finite(x, index, X.columns, "X")
         values = np.concatenate([values, x], axis=1)
     observed = ~np.all(np.isnan(values[:, : y.shape[1]]), axis=1)
     if isinstance(index, pd.MultiIndex):
@@ -182,7 +191,9 @@ def series_to_panel(y, X=None, *, time_unit="ns"):
         every = pd.unique(labels)
         # instances in the order of their first observation, as to_panel does
         codes, uniques = pd.factorize(labels[observed])
-        keys = [tuple(k) if isinstance(k, tuple) else (k,) for k in uniques]
+        keys: list[tuple | None] = [
+            tuple(k) if isinstance(k, tuple) else (k,) for k in uniques
+        ]
         if len(uniques) < len(every):  # a series without any observation
             seen = set(uniques)
             gone = next(k for k in every if k not in seen)
@@ -207,6 +218,38 @@ def _name(key):
     if key is None:
         return "''"
     return repr(key[0] if len(key) == 1 else key)
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_finite(values, index, columns, name):
+    """Refuse infinite values, and values beyond float32, in ``y`` or ``X``.
+
+    ``values`` (n_rows, n_columns) are those of ``name`` at the rows of
+    ``index`` (``y``'s); NaN is missing and allowed. The message names the
+    series (under a MultiIndex), the column and the time.
+    """
+    bad = np.abs(values) > _FLOAT32_MAX  # inf too; NaN compares False
+    if not bad.any():
+        return
+    row, col = np.argwhere(bad)[0]
+    value = values[row, col]
+    label = index[row]
+    where = f"column {_py(columns[col])!r}"
+    if isinstance(index, pd.MultiIndex):
+        where = f"series {_name(tuple(label[:-1]))}, {where}"
+        label = label[-1]
+    what = "an infinite value" if np.isinf(value) else f"{value:.6g}, beyond float32,"
+    raise ValueError(
+        f"{name} has {what} in {where} at time {label}; values must be finite "
+        "and within the float32 range (about 3.4e38), NaN for missing."
+    )
+
+
+def _py(value):
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 # -- the features -------------------------------------------------------------
