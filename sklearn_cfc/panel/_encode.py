@@ -75,6 +75,35 @@ DT_SCALE = _Satisfies(
     lambda v: (isinstance(v, str) and v == "median") or _is_positive_number(v),
     "'median' or a positive float",
 )
+TIME_GRID = _Satisfies(
+    lambda v: (
+        v is None or (isinstance(v, str) and v == "auto") or _is_positive_number(v)
+    ),
+    "None, 'auto' or a positive float",
+)
+
+
+def _auto_grid(panel):
+    """The grid step ``time_grid="auto"`` chooses for a panel, or None.
+
+    The typical sampling interval (the median over instances of the span
+    between first and last observation divided by the number of gaps) when
+    the sampling is irregular (the gaps are not all equal) and the panel
+    is dense (:meth:`Panel.is_dense`); else None. Sparse records, where each
+    time holds a few of many channels, stay one step per observation.
+    """
+    gaps = np.diff(panel.times, axis=1)
+    gaps = gaps[gaps > 0]  # NaN (padding) compares False
+    if gaps.size == 0 or np.allclose(gaps, gaps[0], rtol=1e-6, atol=0.0):
+        return None
+    if not panel.is_dense():
+        return None
+    several = panel.lengths > 1
+    rows = np.flatnonzero(several)
+    span = panel.times[rows, panel.lengths[rows] - 1] - panel.times[rows, 0]
+    return float(np.median(span / (panel.lengths[rows] - 1)))
+
+
 STATS = _Satisfies(
     lambda v: _stats(v) is not None,
     f"a bool or a list of distinct names among {list(RUNNING_STATS)}",
@@ -270,6 +299,15 @@ class PanelEncoder(BaseEstimator):
         between instances than its shape within one (spectra, sensor
         drifts), a global scale squashes the shape; the changes restore it,
         causally (a step sees only its own and earlier observations).
+    time_grid : "auto", float or None, default=None
+        Encode each series on a regular time grid instead of one step per
+        observation (:meth:`Panel.on_grid`, in ``fit`` and ``transform``):
+        a step every ``time_grid`` time units from the series' first
+        observation, steps without an observation carrying the last values
+        forward with a zero mask. "auto" picks the typical sampling
+        interval (median over series of span / number of gaps) when the
+        gaps of the training data are not all equal and the panel is dense
+        (:meth:`Panel.is_dense`), else no grid. None: no grid.
     time_channel : int or hashable, default=None
         Passed to :func:`to_panel` when ``X`` is not already a
         :class:`Panel`.
@@ -289,6 +327,8 @@ class PanelEncoder(BaseEstimator):
         0; 1 where both are 0 or undefined).
     dt_scale_ : float
         The time scale Δt is divided by.
+    time_grid_ : float or None
+        The grid step used (None: one step per observation).
     running_stats_ : tuple of str
         The running statistics appended, in their order (empty for none).
     change_scale_ : ndarray of shape (n_channels,)
@@ -334,6 +374,7 @@ class PanelEncoder(BaseEstimator):
         "dt_scale": [DT_SCALE],
         "running_stats": [STATS],
         "differences": ["boolean"],
+        "time_grid": [TIME_GRID],
         "time_channel": "no_validation",  # checked by to_panel
         "time_unit": "no_validation",  # checked by to_panel
     }
@@ -345,6 +386,7 @@ class PanelEncoder(BaseEstimator):
         dt_scale="median",
         running_stats=False,
         differences=False,
+        time_grid=None,
         time_channel=None,
         time_unit="s",
     ):
@@ -352,11 +394,15 @@ class PanelEncoder(BaseEstimator):
         self.dt_scale = dt_scale
         self.running_stats = running_stats
         self.differences = differences
+        self.time_grid = time_grid
         self.time_channel = time_channel
         self.time_unit = time_unit
 
     def _panel(self, X):
-        return to_panel(X, time_channel=self.time_channel, time_unit=self.time_unit)
+        """The panel of ``X``, on the fitted time grid if there is one."""
+        panel = to_panel(X, time_channel=self.time_channel, time_unit=self.time_unit)
+        step = getattr(self, "time_grid_", None)
+        return panel if step is None else panel.on_grid(step)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -372,7 +418,15 @@ class PanelEncoder(BaseEstimator):
         self : PanelEncoder
         """
         scaling = _scaling(self.scale)
+        if hasattr(self, "time_grid_"):
+            del self.time_grid_
         panel = self._panel(X)
+        if self.time_grid == "auto":
+            self.time_grid_ = _auto_grid(panel)
+        else:
+            self.time_grid_ = None if self.time_grid is None else float(self.time_grid)
+        if self.time_grid_ is not None:
+            panel = panel.on_grid(self.time_grid_)
         C = panel.n_channels
         if scaling is not None:
             # statistics of the observed values only, per channel, in float64
@@ -538,7 +592,7 @@ class PanelEncoder(BaseEstimator):
         -------
         EncodedPanel
         """
-        panel = self._panel(X)
+        panel = to_panel(X, time_channel=self.time_channel, time_unit=self.time_unit)
         return self.fit(panel).transform(panel)
 
     def inverse_scale(self, values):
