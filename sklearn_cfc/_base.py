@@ -93,14 +93,14 @@ _ENCODER_PARAMS = (
     "dt_scale",
     "running_stats",
     "differences",
+    "time_grid",
     "time_channel",
     "time_unit",
 )
 # patch_length="auto": about this many network steps for a series of median
-# length (longer series are cut into patches of several observations), when
-# at least this share of the channels is observed at a step on average
+# length (longer series are cut into patches of several steps) when the
+# panel is dense (Panel.is_dense)
 _AUTO_PATCH_STEPS = 32
-_AUTO_PATCH_DENSITY = 0.5
 # early_stopping="auto": on from this many training instances (a tenth of
 # them is then a validation set of at least 100)
 _AUTO_EARLY_STOPPING = 1000
@@ -276,6 +276,11 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         "dt_scale": [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")],
         "running_stats": ["boolean", list, tuple],  # names: the encoder's rule
         "differences": ["boolean"],
+        "time_grid": [
+            None,
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
         "accelerator": [HasMethods(["prepare", "unwrap_model", "reduce"]), None],
         "warm_start": ["boolean"],
     }
@@ -310,6 +315,7 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         dt_scale,
         running_stats,
         differences,
+        time_grid,
         device,
         accelerator,
         random_state,
@@ -342,6 +348,7 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         self.dt_scale = dt_scale
         self.running_stats = running_stats
         self.differences = differences
+        self.time_grid = time_grid
         self.device = device
         self.accelerator = accelerator
         self.random_state = random_state
@@ -499,11 +506,12 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
             # long, densely observed series: patches; sparse records (a few
             # of many channels at a time, as in health records): one
             # observation per step, each informative on its own
-            real = np.arange(panel.values.shape[1]) < panel.lengths[:, None]
-            density = float(panel.mask[real].mean()) if real.any() else 1.0
-            median = float(np.median(panel.lengths)) if len(panel) else 1.0
+            # the steps the network sees: on the encoder's time grid if any
+            grid = self.encoder_.time_grid_
+            steps = panel.lengths if grid is None else panel.on_grid(grid).lengths
+            median = float(np.median(steps)) if len(panel) else 1.0
             k = int(np.ceil(median / _AUTO_PATCH_STEPS))
-            self.patch_length_ = max(1, k) if density >= _AUTO_PATCH_DENSITY else 1
+            self.patch_length_ = max(1, k) if panel.is_dense() else 1
         else:
             self.patch_length_ = self.patch_length
 

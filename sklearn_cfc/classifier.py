@@ -56,15 +56,16 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         loss directly, which is what makes long series trainable; see
         :class:`sklearn_cfc.nn.LinearHead`.
     patch_length : int or "auto", default="auto"
-        Consecutive observations the network reads as one step (a patch
-        carries each observation's values and gap; see
-        :func:`sklearn_cfc.nn.patch_sequences`). "auto" picks
-        ``ceil(median length / 32)`` from the training data (1 for series
-        of up to 32 observations), so that long series take about 32 steps
-        of the recurrence: faster, and easier to train; but 1 where fewer
-        than half of the channels are observed at a step on average (sparse
-        records such as PhysioNet's, where patches cost 0.02-0.03 ROC AUC on
-        validation). The value used is ``patch_length_``.
+        Consecutive steps the network reads as one (a patch carries each
+        step's values and gap; see :func:`sklearn_cfc.nn.patch_sequences`).
+        A step is an observation, or a point of the time grid with
+        ``time_grid``. "auto" picks ``ceil(median steps / 32)`` from the
+        training data (1 for series of up to 32 steps), so that long series
+        take about 32 steps of the recurrence: faster, and easier to train;
+        but 1 where fewer than half of the channels are observed at a step
+        on average (sparse records such as PhysioNet's, where patches cost
+        0.02-0.03 ROC AUC on validation). The value used is
+        ``patch_length_``.
     max_epochs : int, default=100
         Maximum number of passes over the training data.
     batch_size : int, default=32
@@ -141,6 +142,21 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         training data. Where the level of a series varies more between
         instances than its shape within one (spectra, sensor drift), a
         per-channel scale squashes the shape; the changes restore it.
+    time_grid : "auto", float or None, default="auto"
+        Put each series on a regular time grid (one step every
+        ``time_grid`` time units from its first observation, see
+        :meth:`sklearn_cfc.panel.Panel.on_grid`) before encoding: a grid
+        point without an observation is a step where nothing is observed,
+        so a patch covers a fixed span of time rather than a fixed number
+        of observations. "auto" uses the typical sampling interval of the
+        training data (median over series of span / number of gaps) when
+        the sampling is irregular and most channels are observed at each
+        time (dense series that lost observations), and no grid otherwise
+        (regular series; sparse records). Observations that meet at a grid
+        point are averaged, so a spike of one observation may be smoothed
+        by a neighbour. On the benchmark's irregular sets (half the
+        observations dropped) it raised validation accuracy by 0.03 on
+        average over five sets. The step used is ``encoder_.time_grid_``.
     device : str or torch.device, default="auto"
         Where to train: "auto" picks CUDA, then MPS, then the CPU.
     accelerator : accelerate.Accelerator or None, default=None
@@ -281,6 +297,7 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         dt_scale="median",
         running_stats=False,
         differences=True,
+        time_grid="auto",
         device="auto",
         accelerator=None,
         random_state=None,
@@ -315,6 +332,7 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
             dt_scale=dt_scale,
             running_stats=running_stats,
             differences=differences,
+            time_grid=time_grid,
             device=device,
             accelerator=accelerator,
             random_state=random_state,

@@ -269,6 +269,7 @@ class CfCTimeSeriesClassifier(_SktimeCfC, BaseClassifier):
         dt_scale="median",
         running_stats=False,
         differences=True,
+        time_grid="auto",
         device="auto",
         accelerator=None,
         random_state=None,
@@ -302,6 +303,7 @@ class CfCTimeSeriesClassifier(_SktimeCfC, BaseClassifier):
         self.dt_scale = dt_scale
         self.running_stats = running_stats
         self.differences = differences
+        self.time_grid = time_grid
         self.device = device
         self.accelerator = accelerator
         self.random_state = random_state
@@ -451,6 +453,7 @@ class CfCTimeSeriesRegressor(_SktimeCfC, BaseRegressor):
         dt_scale="median",
         running_stats=False,
         differences=True,
+        time_grid="auto",
         device="auto",
         accelerator=None,
         random_state=None,
@@ -484,6 +487,7 @@ class CfCTimeSeriesRegressor(_SktimeCfC, BaseRegressor):
         self.dt_scale = dt_scale
         self.running_stats = running_stats
         self.differences = differences
+        self.time_grid = time_grid
         self.device = device
         self.accelerator = accelerator
         self.random_state = random_state

@@ -259,14 +259,22 @@ def fitted_classifier():
     return CfCClassifier(**TINY).fit(X, np.arange(len(X)) % 2), X
 
 
-def test_classifier_warns_on_drifted_timestamps_at_predict(fitted_classifier):
-    clf, X = fitted_classifier
+@pytest.mark.parametrize("time_grid", [None, "auto"])
+def test_classifier_warns_on_drifted_timestamps_at_predict(time_grid):
+    X = _frames()
+    clf = CfCClassifier(time_grid=time_grid, **TINY).fit(X, np.arange(len(X)) % 2)
     with warnings.catch_warnings():
         warnings.simplefilter("error", TimeScaleWarning)
         clf.predict_proba(X)  # the training data: no warning
     drifted = [f.set_axis(f.index * 1e6) for f in X]
-    with pytest.warns(TimeScaleWarning, match="CfCClassifier sees elapsed times"):
-        clf.predict_proba(drifted)
+    warns = pytest.warns(TimeScaleWarning, match="CfCClassifier sees elapsed times")
+    if time_grid is None:
+        with warns:
+            clf.predict_proba(drifted)
+    else:  # on the fitted time grid the series would be a million steps long
+        assert clf.encoder_.time_grid_ is not None
+        with warns, pytest.raises(ValueError, match=r"would take .* steps"):
+            clf.predict_proba(drifted)
 
 
 def test_classifier_refuses_datetimes_where_fit_saw_floats(fitted_classifier):

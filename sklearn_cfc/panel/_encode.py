@@ -91,6 +91,67 @@ DT_SCALE = _Satisfies(
     lambda v: (isinstance(v, str) and v == "median") or _is_positive_number(v),
     "'median' or a positive float",
 )
+TIME_GRID = _Satisfies(
+    lambda v: (
+        v is None or (isinstance(v, str) and v == "auto") or _is_positive_number(v)
+    ),
+    "None, 'auto' or a positive float",
+)
+
+
+def _auto_grid(panel):
+    """The grid step ``time_grid="auto"`` chooses for a panel, or None.
+
+    The typical sampling interval (the median over instances of the span
+    between first and last observation divided by the number of gaps) when
+    the sampling is irregular (the gaps are not all equal) and the panel
+    is dense (:meth:`Panel.is_dense`); else None. Sparse records, where each
+    time holds a few of many channels, stay one step per observation.
+    """
+    gaps = np.diff(panel.times, axis=1)
+    gaps = gaps[gaps > 0]  # NaN (padding) compares False
+    if gaps.size == 0 or np.allclose(gaps, gaps[0], rtol=1e-6, atol=0.0):
+        return None
+    if not panel.is_dense():
+        return None
+    rows = np.flatnonzero(panel.lengths > 1)
+    span = panel.times[rows, panel.lengths[rows] - 1] - panel.times[rows, 0]
+    step = float(np.median(span / (panel.lengths[rows] - 1)))
+    points = _grid_lengths(panel, step)
+    if points.max() > GRID_MAX_STRETCH * panel.lengths.max():
+        return None  # a series far longer in time than the others
+    return step
+
+
+# a time grid may have at most this many steps for each observation of the
+# panel's longest series (a series with a long silence would otherwise
+# become a mostly empty sequence, and the padded panel huge)
+GRID_MAX_STRETCH = 4
+
+
+def _grid_lengths(panel, step):
+    """Grid points of each instance on a grid of ``step`` (as floats)."""
+    last = panel.times[np.arange(len(panel)), panel.lengths - 1]
+    return np.rint((last - panel.times[:, 0]) / step) + 1
+
+
+def _on_grid(panel, step):
+    """``panel.on_grid(step)``, refused where it would stretch a series."""
+    points = _grid_lengths(panel, step)
+    i = int(np.argmax(points))
+    if points[i] > GRID_MAX_STRETCH * panel.lengths.max():
+        ids = panel.instance_ids
+        name = f"instance {i}" + ("" if ids is None else f" (id {ids[i]!r})")
+        raise ValueError(
+            f"X: on the time grid of step {step:.6g} (time_grid), {name} would "
+            f"take {points[i]:.6g} steps, more than {GRID_MAX_STRETCH} times the "
+            f"{panel.lengths.max()} observations of the longest series; its "
+            "timestamps span far more time than the grid was made for. Pass "
+            "time_grid=None (or a larger step), or check the timestamps."
+        )
+    return panel.on_grid(step)
+
+
 STATS = _Satisfies(
     lambda v: _stats(v) is not None,
     f"a bool or a list of distinct names among {list(RUNNING_STATS)}",
@@ -364,6 +425,15 @@ class PanelEncoder(BaseEstimator):
         between instances than its shape within one (spectra, sensor
         drifts), a global scale squashes the shape; the changes restore it,
         causally (a step sees only its own and earlier observations).
+    time_grid : "auto", float or None, default=None
+        Encode each series on a regular time grid instead of one step per
+        observation (:meth:`Panel.on_grid`, in ``fit`` and ``transform``):
+        a step every ``time_grid`` time units from the series' first
+        observation, steps without an observation carrying the last values
+        forward with a zero mask. "auto" picks the typical sampling
+        interval (median over series of span / number of gaps) when the
+        gaps of the training data are not all equal and the panel is dense
+        (:meth:`Panel.is_dense`), else no grid. None: no grid.
     time_channel : int or hashable, default=None
         Passed to :func:`to_panel` when ``X`` is not already a
         :class:`Panel`.
@@ -391,6 +461,8 @@ class PanelEncoder(BaseEstimator):
     time_kind_ : {'numeric', 'datetime', 'timedelta'}
         The kind of timestamps seen in ``fit``; data of the other kind is
         refused by :meth:`transform` and :func:`check_channels`.
+    time_grid_ : float or None
+        The grid step used (None: one step per observation).
     running_stats_ : tuple of str
         The running statistics appended, in their order (empty for none).
     change_scale_ : ndarray of shape (n_channels,)
@@ -472,6 +544,7 @@ class PanelEncoder(BaseEstimator):
         "dt_scale": [DT_SCALE],
         "running_stats": [STATS],
         "differences": ["boolean"],
+        "time_grid": [TIME_GRID],
         "time_channel": "no_validation",  # checked by to_panel
         "time_unit": "no_validation",  # checked by to_panel
     }
@@ -483,6 +556,7 @@ class PanelEncoder(BaseEstimator):
         dt_scale="median",
         running_stats=False,
         differences=False,
+        time_grid=None,
         time_channel=None,
         time_unit="s",
     ):
@@ -490,11 +564,17 @@ class PanelEncoder(BaseEstimator):
         self.dt_scale = dt_scale
         self.running_stats = running_stats
         self.differences = differences
+        self.time_grid = time_grid
         self.time_channel = time_channel
         self.time_unit = time_unit
 
+    time_grid_: float | None  # set in fit
+
     def _panel(self, X):
-        return to_panel(X, time_channel=self.time_channel, time_unit=self.time_unit)
+        """The panel of ``X``, on the fitted time grid if there is one."""
+        panel = to_panel(X, time_channel=self.time_channel, time_unit=self.time_unit)
+        step = getattr(self, "time_grid_", None)
+        return panel if step is None else _on_grid(panel, step)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -510,7 +590,19 @@ class PanelEncoder(BaseEstimator):
         self : PanelEncoder
         """
         scaling = _scaling(self.scale)
+        if hasattr(self, "time_grid_"):
+            del self.time_grid_
         panel = self._panel(X)
+        # what the time-scale check compares predict's data with: the data
+        # as given, before any grid
+        self.time_kind_ = _time_kind(panel)
+        self.dt_median_ = _median_gap(panel)
+        if self.time_grid == "auto":
+            self.time_grid_ = _auto_grid(panel)
+        else:
+            self.time_grid_ = None if self.time_grid is None else float(self.time_grid)
+        if self.time_grid_ is not None:
+            panel = _on_grid(panel, self.time_grid_)
         C = panel.n_channels
         if scaling is not None:
             # statistics of the observed values only, per channel, in float64
@@ -536,10 +628,8 @@ class PanelEncoder(BaseEstimator):
         else:
             self.mean_ = np.zeros(C)
             self.scale_ = np.ones(C)
-        self.time_kind_ = _time_kind(panel)
-        self.dt_median_ = _median_gap(panel)
-        if self.dt_scale == "median":
-            median = self.dt_median_
+        if self.dt_scale == "median":  # of the steps the network sees
+            median = _median_gap(panel)
             self.dt_scale_ = 1.0 if np.isnan(median) else median
         else:
             self.dt_scale_ = float(self.dt_scale)
@@ -688,7 +778,7 @@ class PanelEncoder(BaseEstimator):
         -------
         EncodedPanel
         """
-        panel = self._panel(X)
+        panel = to_panel(X, time_channel=self.time_channel, time_unit=self.time_unit)
         return self.fit(panel).transform(panel)
 
     def inverse_scale(self, values):

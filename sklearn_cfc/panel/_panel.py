@@ -181,6 +181,112 @@ class Panel:
             time_kind=self.time_kind,
         )
 
+    def observed_fraction(self):
+        """Mean fraction of the channels observed at an observation time.
+
+        1.0 when every channel is observed at every step (and for a panel
+        without observations); about ``k / n_channels`` when each time holds
+        ``k`` channels, as in health records.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_cfc.panel import to_panel
+        >>> to_panel(np.array([[[1.0, np.nan], [2.0, 3.0]]])).observed_fraction()
+        0.75
+        """
+        real = np.arange(self.n_timepoints) < self.lengths[:, None]
+        return float(self.mask[real].mean()) if real.any() else 1.0
+
+    def is_dense(self):
+        """Whether most channels are observed at each observation time.
+
+        True when :meth:`observed_fraction` is at least one half: series
+        sampled as a whole (sensors, spectra, audio) rather than records
+        where each time holds a few of many channels (health records). The
+        estimators' ``patch_length="auto"`` and :class:`PanelEncoder`'s
+        ``time_grid="auto"`` group steps only for dense panels.
+
+        Returns
+        -------
+        bool
+        """
+        return self.observed_fraction() >= 0.5
+
+    # -- resampling ----------------------------------------------------------
+    def on_grid(self, step):
+        """The panel on a regular time grid, empty steps included.
+
+        Each instance's steps become the grid ``t_0, t_0 + step, ...`` from
+        its first observation ``t_0`` to the grid point nearest its last;
+        an observation moves to the grid point nearest its time. A grid
+        point with no observation is a step with every channel unobserved
+        (the encoder carries the values forward and counts the time since
+        each was observed); several observations of a channel that meet at
+        one grid point are averaged. Where every gap is a multiple of
+        ``step`` (regular data with dropped observations), nothing moves and
+        nothing is averaged: the steps are the original sampling grid.
+
+        Parameters
+        ----------
+        step : float
+            Grid spacing, in the unit of :attr:`times`.
+
+        Returns
+        -------
+        Panel
+            ``lengths`` counts grid points (observed or not).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_cfc.panel import to_panel
+        >>> panel = to_panel([np.array([1.0, np.nan, np.nan, 4.0])])
+        >>> panel.lengths.tolist(), panel.on_grid(1.0).lengths.tolist()
+        ([2], [4])
+        >>> panel.on_grid(1.0).mask[0, :, 0]
+        array([ True, False, False,  True])
+        """
+        n, T, C = self.values.shape
+        if n == 0 or T == 0:
+            return self
+        real = np.arange(T) < self.lengths[:, None]
+        slot = np.zeros((n, T), dtype=np.int64)
+        with np.errstate(invalid="ignore"):
+            offsets = (self.times - self.times[:, :1]) / float(step)
+        slot[real] = np.rint(offsets[real]).astype(np.int64)
+        lengths = slot.max(axis=1) + 1
+        width = int(lengths.max())
+        # sums and counts of observed values per (instance, grid point, channel)
+        i, t, c = np.nonzero(self.mask)
+        flat = (i * width + slot[i, t]) * C + c
+        size = n * width * C
+        count = np.bincount(flat, minlength=size)
+        total = np.bincount(
+            flat, weights=self.values[i, t, c].astype(np.float64), minlength=size
+        )
+        mask = (count > 0).reshape(n, width, C)
+        values = np.full(n * width * C, np.nan, dtype=np.float32)
+        seen = count > 0
+        values[seen] = total[seen] / count[seen]
+        grid = np.arange(width, dtype=np.float64)[None, :] * float(step)
+        times = self.times[:, :1] + grid
+        times[np.arange(width) >= lengths[:, None]] = np.nan
+        return Panel(
+            values=values.reshape(n, width, C),
+            times=times,
+            mask=mask,
+            lengths=lengths.astype(np.int64),
+            channels=self.channels,
+            instance_ids=self.instance_ids,
+            time_unit=self.time_unit,
+            time_kind=self.time_kind,
+        )
+
     # -- export --------------------------------------------------------------
     def to_numpy3d(self):
         """Values as sktime ``numpy3D``: NaN-padded ``(n, n_channels, T)``.
