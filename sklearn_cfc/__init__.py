@@ -5,6 +5,14 @@ series with timestamps, gaps, missing values and unequal lengths. The
 estimators import torch on first use, so ``import sklearn_cfc`` stays cheap.
 """
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the lazy imports below give, for type checkers
+    from .classifier import CfCClassifier
+    from .forecaster import CfCForecaster
+    from .regressor import CfCRegressor
+    from .sktime import CfCTimeSeriesClassifier, CfCTimeSeriesRegressor
+
 try:  # written by setuptools-scm at install time
     from ._version import __version__
 except ImportError:  # pragma: no cover - running from a bare source tree
@@ -33,7 +41,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         from importlib import import_module
 
@@ -41,5 +49,5 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(__all__)

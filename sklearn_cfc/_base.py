@@ -27,8 +27,13 @@ from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
@@ -37,6 +42,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch.dataset import ValidSplit
 
@@ -46,6 +52,9 @@ from ._skorch import (
     _PanelDataset,
     _Training,
     kept_loss,
+    name_callbacks,
+    picklable_callbacks,
+    replace_user_callbacks,
     train_net,
 )
 from ._threads import env_threads, network_width, torch_threads
@@ -59,6 +68,11 @@ from .panel import (
     input_format,
     to_panel,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from ._typing import PanelOrBatches
 
 _PREDICT_BATCH = 512  # sequences per forward pass at prediction time
 # instances of an in-memory X converted and encoded at once at prediction
@@ -86,6 +100,7 @@ _TRAINING_PARAMS = (
     "n_iter_no_change",
     "tol",
     "verbose",
+    "callbacks",
 )
 # the settings of the input encoding (PanelEncoder arguments)
 _ENCODER_PARAMS = (
@@ -107,8 +122,25 @@ _AUTO_EARLY_STOPPING = 1000
 
 # the settings a warm_start or partial_fit may change: everything else is
 # built into the network, its training, its input encoding, its device, seed
-# and printing by the first fit (the accelerator has its own check)
-_MAY_CHANGE = frozenset({"warm_start", "accelerator", "class_weight"})
+# and printing by the first fit (the accelerator has its own check). The
+# callbacks watch training rather than shape it: changed ones replace the
+# net's when training continues (_CfCBase._continue_with_callbacks)
+_MAY_CHANGE = frozenset({"warm_start", "accelerator", "class_weight", "callbacks"})
+
+
+def _numbers(values, name):
+    """``values`` as a numeric array, or a TypeError naming ``name``."""
+    array = np.asarray(values)
+    if array.dtype.kind == "O":
+        try:
+            return array.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{name} has dtype object and holds a value that is not a number."
+            ) from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} has dtype {array.dtype}; expected numbers.")
+    return array
 
 
 def _same_setting(a, b):
@@ -149,6 +181,7 @@ class _CfCBase:
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "callbacks": [list, None],  # each element: see name_callbacks
     }
 
     _module: type[torch.nn.Module] | None = None  # the module the net trains
@@ -162,6 +195,7 @@ class _CfCBase:
     random_state: int | np.random.RandomState | None
     batch_size: int
     verbose: int
+    callbacks: list | None
     net_: Any
 
     if TYPE_CHECKING:
@@ -169,12 +203,17 @@ class _CfCBase:
         def get_params(self, deep: bool = True) -> dict[str, Any]: ...
 
     def _validate_params(self):
-        """Check every setting against ``_parameter_constraints``."""
+        """Check every setting against ``_parameter_constraints``.
+
+        And each element of ``callbacks``: a skorch callback or a (name,
+        callback) pair, with names that differ.
+        """
         validate_parameter_constraints(
             self._parameter_constraints,
             self.get_params(deep=False),
             caller_name=type(self).__name__,
         )
+        name_callbacks(self.callbacks, type(self).__name__)
 
     def _training(self):
         """How the net is built and trained: in this process, or data-parallel."""
@@ -193,8 +232,14 @@ class _CfCBase:
         self._seed = check_random_state(self.random_state).randint(2**31 - 1)
 
     def _make_net(self, training, module_params, *, train_split=None):
-        """The skorch net that trains a new ``_module`` with these settings."""
+        """The skorch net that trains a new ``_module`` with these settings.
+
+        The net runs fresh copies of the ``callbacks`` after its own; the
+        list they were copied from is kept (``_callbacks_given``) to tell
+        whether a continued training has other callbacks.
+        """
         params = self.get_params(deep=False)
+        self._callbacks_given = list(params["callbacks"] or [])
         return training.build_net(
             self._module,
             module_params={
@@ -206,7 +251,46 @@ class _CfCBase:
             device=self.device_,
             seed=self._seed,
             **{name: params[name] for name in _TRAINING_PARAMS},
+            caller=type(self).__name__,
         )
+
+    def _continue_with_callbacks(self):
+        """Before training continues: the net runs the ``callbacks`` now set.
+
+        Callbacks may change between warm starts, ``partial_fit`` calls and
+        updates: if the list differs from the one the net's copies came
+        from (element by element, by identity), or some were left out of a
+        pickle, fresh copies of the current ones replace them. Unchanged
+        ones keep their state (a ``LoadInitState`` does not load again).
+        """
+        given = list(getattr(self, "callbacks", None) or [])
+        if _same_setting(given, getattr(self, "_callbacks_given", [])) and not (
+            getattr(self.net_, "_callbacks_left_out", False)
+        ):
+            return
+        replace_user_callbacks(self.net_, given, type(self).__name__)
+        self._callbacks_given = given
+
+    def __getstate__(self):
+        """The state to pickle, less the callbacks that cannot be pickled.
+
+        Callbacks watch training: one that cannot be pickled (skorch's
+        ``TensorBoard`` holds a SummaryWriter, which cannot) is left out of
+        ``callbacks`` (and of the net's, see ``_WeightedNet.__getstate__``)
+        rather than making the fitted model impossible to save.
+        """
+        getstate = getattr(super(), "__getstate__", None)
+        state = getstate() if getstate is not None else self.__dict__
+        callbacks = state.get("callbacks") or []
+        kept = picklable_callbacks(callbacks, self)
+        if kept is not callbacks:
+            left_out = {id(item) for item in callbacks} - {id(item) for item in kept}
+            given = state.get("_callbacks_given")
+            state = {**state, "callbacks": kept}
+            if given is not None:
+                given = [item for item in given if id(item) not in left_out]
+                state["_callbacks_given"] = given
+        return state
 
     def _train(self, dataset, y=None, *, first, epochs=None):
         """Train ``net_``; record ``history_`` and ``n_iter_``.
@@ -224,6 +308,8 @@ class _CfCBase:
         best complete epoch and a :class:`TrainingInterruptedWarning`; the
         epoch it stopped is marked ``interrupted=True`` in ``history_``.
         """
+        if not first:
+            self._continue_with_callbacks()
         work = self.batch_size * network_width(self)
         device = self.net_.device or self.device_  # None while accelerate places
         try:
@@ -258,7 +344,13 @@ class _CfCBase:
 
 
 # ----------------------------------------------- the estimators of whole series
-class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
+class _BaseCfC(
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _CfCBase,
+    BaseEstimator,
+    metaclass=ABCMeta,
+):
     """Base class for the CfC estimators of whole series; do not use it directly."""
 
     _parameter_constraints: dict = {
@@ -320,6 +412,7 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         accelerator,
         random_state,
         verbose,
+        callbacks,
         warm_start,
     ):
         self.units = units
@@ -353,6 +446,7 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
         self.warm_start = warm_start
 
     # ------------------------------------------------------ task hooks
@@ -374,12 +468,12 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------ fitted channels
     # the encoder learns the channels; the estimator shows them
     @property
-    def n_features_in_(self):
+    def n_features_in_(self) -> int:
         """Number of channels seen in ``fit`` (the encoder's)."""
         return self.encoder_.n_features_in_
 
     @property
-    def feature_names_in_(self):
+    def feature_names_in_(self) -> np.ndarray:
         """Channel names seen in ``fit``, when they are all strings."""
         return self.encoder_.feature_names_in_
 
@@ -484,21 +578,36 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         """``X`` as a panel, and ``y`` with one entry per instance."""
         if not hasattr(y, "iloc"):  # array-likes (but keep pandas' dtypes)
             y = np.asarray(y)
+        if input_format(X) == "numpy":
+            # one instance per row, whatever the values: a mismatch (a 2D
+            # array of observations, say) shows before an error about a row
+            check_y_length(X, y)
         panel = self._to_panel(X)
         check_y_length(panel, y)
         return panel, y
 
     def _sample_weights(self, sample_weight, targets, n):
-        """Per-instance weights of the loss: given ones times class weights."""
+        """Per-instance weights of the loss: given ones times class weights.
+
+        The loss is a weighted mean, so only the weights' ratios matter: they
+        are divided by the largest, which keeps any finite float64 weights
+        representable in float32 (and their sums in a batch finite).
+        """
+        if sample_weight is not None:
+            sample_weight = _numbers(sample_weight, "sample_weight")
         weights = _check_sample_weight(
             sample_weight, np.empty((n, 0)), ensure_non_negative=True
         )
         extra = self._target_sample_weight(targets)
         if extra is not None:
             weights = weights * extra
-        if not np.any(weights > 0):
-            raise ValueError("sample_weight must have at least one positive entry.")
-        return weights.astype(np.float32)
+            if not np.any(weights > 0):
+                raise ValueError(
+                    "sample_weight and class_weight leave no instance with a "
+                    "positive weight: every instance with a positive "
+                    "sample_weight has a class weight of 0."
+                )
+        return (weights / weights.max()).astype(np.float32)
 
     def _resolve_patch_length(self, panel):
         """Fix ``patch_length_`` for a new network."""
@@ -647,16 +756,20 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         return to_panel(X, time_channel=self.time_channel, time_unit=self.time_unit)
 
     # ------------------------------------------------------ prediction
-    def _forward(self, X):
+    def _forward(self, X, *, features=False):
         """Network outputs for every instance of ``X``, in order (float64).
 
         ``X`` is any accepted panel, or an iterator of such panels (batches).
         Large in-memory arrays and lists are cut into chunks of
         ``_PREDICT_CHUNK`` instances, so what prediction allocates on top of
         ``X`` is bounded by the chunk, not by the number of instances.
+        ``features=True`` returns the learned representation instead
+        (:meth:`~sklearn_cfc.nn.CfCSequenceNetwork.features`).
         """
         check_is_fitted(self, "net_")
-        outputs = [self._forward_panel(panel) for panel in self._panels(X)]
+        outputs = [
+            self._forward_panel(panel, features=features) for panel in self._panels(X)
+        ]
         if not outputs:
             raise ValueError(
                 "X is an empty iterator: pass at least one batch of series to predict."
@@ -697,22 +810,25 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
         check_channels(panel, self)
         return panel
 
-    def _forward_panel(self, panel):
+    def _forward_panel(self, panel, *, features=False):
         """Network outputs of one panel, batch by batch of similar lengths.
 
         Outputs per sequence give ``(n_instances, ...)``; outputs per step
         (``(B, T, ...)`` per batch) give ``(n_instances, n_timepoints, ...)``,
-        NaN after each instance's last step.
+        NaN after each instance's last step. ``features=True`` runs the
+        module's ``features`` instead of the module: what its last linear
+        layer reads.
         """
         net = self.net_
         module = net.module_
         module.eval()
+        run = module.features if features else module
         out = None
         work = min(len(panel), _PREDICT_BATCH) * network_width(self)
         with torch.no_grad(), torch_threads(work, net.device):
             for idx in bucket_batches(panel.lengths, _PREDICT_BATCH):
                 batch = self.encoder_.transform(panel.take(idx))
-                y = module(
+                y = run(
                     torch.from_numpy(batch.inputs).to(net.device),
                     torch.from_numpy(batch.dt).to(net.device),
                     torch.from_numpy(batch.lengths).to(net.device),
@@ -726,7 +842,65 @@ class _BaseCfC(_CfCBase, BaseEstimator, metaclass=ABCMeta):
                 out[idx, : y.shape[1]] = y
         return out
 
-    def plot_history(self, ax=None):
+    # ------------------------------------------------------ representation
+    def transform(self, X: PanelOrBatches) -> np.ndarray | pd.DataFrame:
+        """The learned representation of each series.
+
+        What the network's last linear layer reads: its ``readout`` of the
+        CfC's outputs (the state after each series' last observation for
+        "last", their mean or maximum over the observations for "mean" and
+        "max", the three side by side for "all"). Another estimator can
+        learn on these features, alone or next to others (see
+        :ref:`learned-features`). Computed like :meth:`predict`: chunk by
+        chunk and in batches of similar lengths.
+
+        Parameters
+        ----------
+        X : array-like, list of DataFrames, DataFrame or iterator of these
+            The series (see :meth:`fit`), or an iterator (e.g. a generator)
+            yielding batches of them; rows follow the order of the batches.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_instances, n_features_out)
+            float64; ``n_features_out`` is ``units``, or ``3 * units`` for
+            ``readout="all"``. Columns are named by
+            :meth:`get_feature_names_out`. With ``set_output(transform=
+            "pandas")`` a DataFrame, indexed by the instance ids of a
+            MultiIndex ``X``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_cfc import CfCClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(20, 2, 15))
+        >>> y = X[:, 0].mean(axis=1) > 0
+        >>> clf = CfCClassifier(units=4, max_epochs=3, random_state=0).fit(X, y)
+        >>> clf.transform(X).shape  # last state, mean and max: 3 * units
+        (20, 12)
+        >>> clf.get_feature_names_out()[:3].tolist()
+        ['cfcclassifier0', 'cfcclassifier1', 'cfcclassifier2']
+        """
+        check_is_fitted(self, "net_")
+        out = self._forward(X, features=True)
+        if (
+            isinstance(X, pd.DataFrame)
+            and input_format(X) == "pd-multiindex"
+            and _get_output_config("transform", self)["dense"] == "pandas"
+        ):
+            # rows are X's instances, not its rows: the pandas output takes
+            # the index of a DataFrame it is given
+            ids = X.index.get_level_values(0)
+            out = pd.DataFrame(out, index=pd.Index(ids.unique(), name=ids.name))
+        return out
+
+    @property
+    def _n_features_out(self):
+        """Width of :meth:`transform`'s output (for ``get_feature_names_out``)."""
+        return self.net_.module_.n_features
+
+    def plot_history(self, ax: Axes | None = None) -> Axes:
         """Plot the training (and validation) loss per epoch.
 
         Parameters

@@ -21,21 +21,30 @@
   imports nothing back). :func:`train_net` runs it and deals with
   interrupts and divergence; :func:`kept_loss` is the loss of the weights
   a trained net holds.
+- The estimators' ``callbacks`` setting: :func:`name_callbacks` checks and
+  names it, :func:`user_callbacks` makes the fresh copies a net runs after
+  its own callbacks (under names with :data:`USER_CALLBACK_PREFIX`), and
+  :func:`replace_user_callbacks` swaps them in a trained net.
 """
 
 from __future__ import annotations
 
+import copy
+import io
+import pickle
 from collections.abc import Callable, Mapping
 from copy import deepcopy
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import InvalidParameterError
 from skorch import NeuralNet
 from skorch.callbacks import (
     Callback,
     EarlyStopping,
     GradientNormClipping,
     LRScheduler,
+    PrintLog,
     ProgressBar,
 )
 
@@ -57,6 +66,9 @@ DIVERGENCE_FACTOR = 10
 # sequences per forward pass when measuring the loss of the weights (as many
 # as at prediction, or the training batch if that is larger)
 LOSS_BATCH = 512
+# the names of the ``callbacks`` setting's callbacks in a net start with this;
+# the estimators' own callbacks never do
+USER_CALLBACK_PREFIX = "user_"
 
 
 # ------------------------------------------------------------------ the data
@@ -217,6 +229,63 @@ class _WeightedNet(NeuralNet):
             if len(self.history):
                 self.history.record("interrupted", True)
             raise
+
+    def notify(self, method_name, **cb_kwargs):
+        """skorch's notify, with every callback seeing the epoch training stops.
+
+        The stopping rule (:class:`_EarlyStopping`) ends training by raising
+        :class:`_StopTraining` in ``on_epoch_end``; the callbacks after it
+        (those of the ``callbacks`` setting, the print log) still see that
+        epoch before training ends.
+        """
+        if method_name != "on_epoch_end":
+            return super().notify(method_name, **cb_kwargs)
+        self.on_epoch_end(self, **cb_kwargs)
+        stop = None
+        for _, callback in self.callbacks_:
+            caught = _epoch_end(callback, self, cb_kwargs)
+            stop = stop or caught
+        if stop is not None:
+            raise stop
+        return None
+
+    def __getstate__(self):
+        """skorch's state, less the ``callbacks`` setting's that cannot pickle.
+
+        Such a callback (skorch's ``TensorBoard`` holds a SummaryWriter with
+        a thread lock) is left out of ``callbacks`` and ``callbacks_``, and
+        ``_callbacks_left_out`` is set, so that continued training gets fresh
+        copies of the estimator's (see :func:`replace_user_callbacks`).
+        """
+        left_out = {
+            id(callback)
+            for key in ("callbacks", "callbacks_")
+            for callback in _user_entries(self.__dict__.get(key))
+            if not _pickles(callback, self)
+        }
+        if not left_out:
+            return super().__getstate__()
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        for key in ("callbacks", "callbacks_"):
+            entries = self.__dict__.get(key)
+            if entries:
+                twin.__dict__[key] = [
+                    entry
+                    for entry in entries
+                    if not (isinstance(entry, tuple) and id(entry[1]) in left_out)
+                ]
+        twin.__dict__["_callbacks_left_out"] = True
+        return super(_WeightedNet, twin).__getstate__()
+
+
+def _epoch_end(callback, net, kwargs):
+    """Run ``callback.on_epoch_end``; return the stopping rule's signal, if any."""
+    try:
+        callback.on_epoch_end(net, **kwargs)
+    except _StopTraining as exc:
+        return exc
+    return None
 
 
 class _EarlyStopping(EarlyStopping):
@@ -410,14 +479,174 @@ def resolve_device(device):
     return str(resolved)
 
 
+# --------------------------------------------------------- the user's callbacks
+def name_callbacks(callbacks, caller):
+    """The ``callbacks`` setting as (name, callback) pairs, or an error.
+
+    Each element is a skorch callback instance, named after its class as
+    skorch names it (``TensorBoard``; ``TensorBoard_1``, ``TensorBoard_2``
+    when the class repeats), or a (name, callback) pair. The names are the
+    user's, without :data:`USER_CALLBACK_PREFIX`. ``caller`` (the
+    estimator's class name) is named in the errors.
+    """
+    entries = []
+    for i, item in enumerate(callbacks or ()):
+        where = f"callbacks[{i}]"
+        name = None
+        if isinstance(item, (tuple, list)):
+            if len(item) != 2 or not isinstance(item[0], str):
+                raise InvalidParameterError(
+                    f"{where} of {caller} is {item!r}; a pair must be (name, "
+                    "callback) with a str name, such as ('tensorboard', "
+                    "TensorBoard(writer))."
+                )
+            name, item = item
+            where += "[1]"
+        if isinstance(item, type) and issubclass(item, Callback):
+            raise InvalidParameterError(
+                f"{where} of {caller} is the class {item.__name__}, not an "
+                f"instance: pass {item.__name__}(...)."
+            )
+        if not isinstance(item, Callback):
+            raise InvalidParameterError(
+                f"{where} of {caller} must be a skorch callback (an instance of "
+                f"skorch.callbacks.Callback) or a (name, callback) pair; got "
+                f"{item!r} ({type(item).__name__})."
+            )
+        entries.append((i, name, item))
+    unnamed = [type(item).__name__ for _, name, item in entries if name is None]
+    repeated = {n for n in unnamed if unnamed.count(n) > 1}
+    counts: dict[str, int] = {}
+    named: list[tuple[str, Callback]] = []
+    positions: dict[str, int] = {}
+    for i, name, item in entries:
+        if name is None:
+            name = type(item).__name__
+            if name in repeated:
+                counts[name] = counts.get(name, 0) + 1
+                name = f"{name}_{counts[name]}"
+        if name in positions:
+            raise ValueError(
+                f"callbacks[{positions[name]}] and callbacks[{i}] of {caller} "
+                f"are both named {name!r}: give them different names with "
+                "(name, callback) pairs."
+            )
+        positions[name] = i
+        named.append((name, item))
+    return named
+
+
+def fresh_callback(callback):
+    """A new callback with the parameters of ``callback``, untrained.
+
+    As :func:`sklearn.base.clone`, a new instance built from
+    ``get_params(deep=False)`` (for a skorch callback: its public attributes
+    whose names do not end in "_"), but with the parameter values shared
+    rather than deep-copied: a SummaryWriter, an MLflow client, the
+    Checkpoint a LoadInitState loads from are the same objects in the copy.
+    A callback that cannot be rebuilt from them (a subclass whose
+    constructor takes other arguments), or whose constructor does not keep
+    them as given, is copied shallowly instead; skorch's ``initialize``
+    then resets its state.
+    """
+    try:
+        params = callback.get_params(deep=False)
+        new = type(callback)(**params)
+        again = new.get_params(deep=False)
+    except Exception:  # any constructor's or get_params' error: copy instead
+        return copy.copy(callback)
+    if again.keys() == params.keys() and all(again[k] is v for k, v in params.items()):
+        return new
+    return copy.copy(callback)
+
+
+def user_callbacks(callbacks, caller="the estimator"):
+    """Fresh copies of the ``callbacks`` setting, as (name, callback) pairs.
+
+    The names are the user's (see :func:`name_callbacks`) with
+    :data:`USER_CALLBACK_PREFIX` in front, so that none is the name of one of
+    the estimators' own callbacks, now or later.
+    """
+    return [
+        (USER_CALLBACK_PREFIX + name, fresh_callback(callback))
+        for name, callback in name_callbacks(callbacks, caller)
+    ]
+
+
+def replace_user_callbacks(net, callbacks, caller="the estimator"):
+    """Give the initialised ``net`` fresh copies of ``callbacks``.
+
+    They replace the net's callbacks from the ``callbacks`` setting (in its
+    ``callbacks`` parameter and in ``callbacks_``, before the print log as
+    skorch orders them) and are initialised; the estimator's own callbacks
+    keep their state.
+    """
+    new = user_callbacks(callbacks, caller)
+    for _, callback in new:
+        callback.initialize()
+    ours = [e for e in net.callbacks or [] if not _is_user_entry(e)]
+    net.callbacks = ours + new
+    kept = [e for e in net.callbacks_ if not _is_user_entry(e)]
+    logs = [i for i, (_, callback) in enumerate(kept) if isinstance(callback, PrintLog)]
+    at = logs[0] if logs else len(kept)
+    net.callbacks_ = kept[:at] + new + kept[at:]
+    net.__dict__.pop("_callbacks_left_out", None)
+
+
+def _is_user_entry(entry):
+    return (
+        isinstance(entry, tuple)
+        and isinstance(entry[0], str)
+        and entry[0].startswith(USER_CALLBACK_PREFIX)
+    )
+
+
+def _user_entries(entries):
+    """The callbacks of the ``callbacks`` setting among a net's entries."""
+    return [entry[1] for entry in entries or () if _is_user_entry(entry)]
+
+
+class _SkippingPickler(pickle.Pickler):
+    """A pickler that does not follow references to one object (``skip``)."""
+
+    def __init__(self, file, skip):
+        super().__init__(file)
+        self.skip = skip
+
+    def persistent_id(self, obj):
+        return 0 if obj is self.skip else None
+
+
+def _pickles(obj, skip=None):
+    """Whether ``obj`` pickles; a reference to ``skip`` is not followed.
+
+    ``skip`` is the net or estimator being pickled, which a callback may
+    refer to: it pickles either way, and following it here would recurse.
+    """
+    try:
+        _SkippingPickler(io.BytesIO(), skip).dump(obj)
+    except Exception:  # whatever the object raises: TypeError, PicklingError...
+        return False
+    return True
+
+
+def picklable_callbacks(callbacks, skip=None):
+    """``callbacks`` less the entries that cannot be pickled (or itself)."""
+    if not callbacks:
+        return callbacks
+    kept = [item for item in callbacks if _pickles(item, skip)]
+    return callbacks if len(kept) == len(callbacks) else kept
+
+
 # -------------------------------------------------------------- the training
 class _Training:
     """How an estimator's skorch net is built and trained, in one process.
 
     The parts below are class attributes and :meth:`callbacks` lists every
-    callback, so a new callback is added there once; a variant (the
-    data-parallel one in ``_accelerate.py``) subclasses this and replaces
-    parts or extends the hooks.
+    callback of the estimators' own, so a new one is added there once (those
+    of the ``callbacks`` setting come after them, from :meth:`build_net`); a
+    variant (the data-parallel one in ``_accelerate.py``) subclasses this
+    and replaces parts or extends the hooks.
     """
 
     net_class = _WeightedNet
@@ -525,17 +754,22 @@ class _Training:
         n_iter_no_change,
         tol,
         verbose,
+        callbacks=None,
+        caller="the estimator",
     ):
         """The skorch net that trains ``module`` with these settings.
 
         With a ``train_split`` the stopping rule watches the validation loss
         and restores the best weights; without one it watches the training
         loss of each epoch's last weights (``train_end_loss``). ``seed``
-        seeds the order of the batches.
+        seeds the order of the batches. ``callbacks`` is the estimator's
+        setting: fresh copies of its callbacks run after :meth:`callbacks`'
+        (see :func:`user_callbacks`); ``caller`` names the estimator in its
+        errors.
         """
         verbose = self.prints(verbose)
         monitor = "valid_loss" if train_split is not None else _LossOfWeights.key
-        callbacks = self.callbacks(
+        own = self.callbacks(
             monitor=monitor,
             verbose=verbose,
             learning_rate=learning_rate,
@@ -563,7 +797,7 @@ class _Training:
             iterator_train__seed=seed,
             iterator_valid=self.loader,
             train_split=train_split,
-            callbacks=callbacks,
+            callbacks=own + user_callbacks(callbacks, caller),
             warm_start=True,
             verbose=int(bool(verbose)),
             **self.net_params(device),

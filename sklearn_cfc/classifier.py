@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
-from numbers import Number
+from numbers import Number, Real
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy.special import log_softmax, softmax
-from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import _BaseCfC
+from ._typing import fit_context
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+    from numpy.typing import ArrayLike
+
+    from ._typing import (
+        Activation,
+        Callbacks,
+        Device,
+        DtScale,
+        LRSchedule,
+        Mode,
+        Optimizer,
+        PanelLike,
+        PanelOrBatches,
+        RandomStateLike,
+        Readout,
+        RunningStats,
+        Scaling,
+        TimeGrid,
+        TimeUnit,
+    )
 
 __all__ = ["CfCClassifier"]
 
@@ -172,6 +197,20 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         threads.
     verbose : int, default=0
         0 is silent, 1 prints a table per epoch, 2 also shows a progress bar.
+    callbacks : list of skorch callbacks or None, default=None
+        More :mod:`skorch.callbacks` for the net to run, such as loggers
+        (``TensorBoard``, ``MlflowLogger``) and checkpoints (``Checkpoint``,
+        ``LoadInitState``): instances, or (name, callback) pairs, as in
+        skorch. They run after the estimator's own (stopping rule, schedule,
+        clipping) and see every epoch, the one training stops at included.
+        Each ``fit`` runs fresh copies, built from their parameters as
+        :func:`~sklearn.base.clone` builds them but sharing the parameter
+        values (a SummaryWriter, say), and leaves those given untouched:
+        the copies are in ``net_.callbacks_``, named ``"user_"`` and their
+        name (the class name if none is given). They may change between
+        warm starts and ``partial_fit`` calls (unchanged ones keep their
+        state). Pickling leaves out those that cannot be pickled. See
+        :ref:`logging`.
     warm_start : bool, default=False
         Continue from the fitted weights when ``fit`` is called again, for
         another ``max_epochs`` epochs. The settings the first fit built the
@@ -234,6 +273,8 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
     --------
     CfCRegressor : The same network for regression.
     sklearn_cfc.nn.CfC : The PyTorch network.
+    sklearn_cfc.panel.PanelSummarizer : Per-channel summaries, to learn on
+        next to the network's features (:meth:`transform`).
 
     Notes
     -----
@@ -271,40 +312,41 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
     def __init__(
         self,
         *,
-        units=64,
-        mode="default",
-        backbone_units=128,
-        backbone_layers=1,
-        backbone_dropout=0.0,
-        activation="lecun_tanh",
-        mixed_memory=True,
-        readout="all",
-        patch_length="auto",
-        max_epochs=100,
-        batch_size=32,
-        learning_rate=5e-3,
-        optimizer="adamw",
-        weight_decay=1e-4,
-        gradient_clip=1.0,
-        lr_schedule="cosine",
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        scale=True,
-        time_channel=None,
-        time_unit="s",
-        dt_scale="median",
-        running_stats=False,
-        differences=True,
-        time_grid="auto",
-        device="auto",
-        accelerator=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        class_weight=None,
-    ):
+        units: int = 64,
+        mode: Mode = "default",
+        backbone_units: int = 128,
+        backbone_layers: int = 1,
+        backbone_dropout: float = 0.0,
+        activation: Activation = "lecun_tanh",
+        mixed_memory: bool = True,
+        readout: Readout = "all",
+        patch_length: int | Literal["auto"] = "auto",
+        max_epochs: int = 100,
+        batch_size: int = 32,
+        learning_rate: float = 5e-3,
+        optimizer: Optimizer = "adamw",
+        weight_decay: float = 1e-4,
+        gradient_clip: float | None = 1.0,
+        lr_schedule: LRSchedule = "cosine",
+        early_stopping: bool | Literal["auto"] = "auto",
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        scale: Scaling = True,
+        time_channel: int | str | None = None,
+        time_unit: TimeUnit = "s",
+        dt_scale: DtScale = "median",
+        running_stats: RunningStats = False,
+        differences: bool = True,
+        time_grid: TimeGrid = "auto",
+        device: Device = "auto",
+        accelerator: Accelerator | None = None,
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+        callbacks: Callbacks | None = None,
+        warm_start: bool = False,
+        class_weight: dict | Literal["balanced"] | None = None,
+    ) -> None:
         super().__init__(
             units=units,
             mode=mode,
@@ -337,13 +379,16 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
             accelerator=accelerator,
             random_state=random_state,
             verbose=verbose,
+            callbacks=callbacks,
             warm_start=warm_start,
         )
         self.class_weight = class_weight
 
     # ---------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self, X: PanelLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> CfCClassifier:
         """Fit the network to labelled series.
 
         Parameters
@@ -365,8 +410,14 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         _check_label_types(y, "y")
         return self._fit(X, y, sample_weight)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(
+        self,
+        X: PanelLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> CfCClassifier:
         """Run one epoch over ``(X, y)``, starting from the current weights.
 
         Parameters
@@ -395,6 +446,14 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
 
     def _prepare_targets(self, y, first, classes=None):
         y = column_or_1d(y, warn=True)
+        if y.dtype.kind == "O":  # pd.NA, None: numpy's NaN is sklearn's check
+            missing = np.flatnonzero(pd.isna(y))
+            if len(missing):
+                i = missing[0]
+                raise ValueError(
+                    f"y has a missing label ({_py(y[i])!r}) at position {i}; "
+                    "every instance needs a label."
+                )
         check_classification_targets(y)
         if first:
             if classes is not None:
@@ -434,15 +493,33 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
                     f"class_weight names classes {unknown} that are not in the "
                     f"data's classes {self.classes_.tolist()}."
                 )
+            for c, w in self.class_weight.items():
+                if (
+                    not isinstance(w, Real)
+                    or isinstance(w, bool)
+                    or not 0 <= float(w) < float("inf")
+                ):
+                    raise ValueError(
+                        f"class_weight[{_py(c)!r}] is {_py(w)!r}; class weights "
+                        "must be non-negative finite numbers."
+                    )
             weights = {
                 int(np.searchsorted(self.classes_, c)): w
                 for c, w in self.class_weight.items()
             }
-            return compute_sample_weight(weights, codes)
-        return compute_sample_weight(self.class_weight, codes)
+            sample_weight = compute_sample_weight(weights, codes)
+        else:
+            sample_weight = compute_sample_weight(self.class_weight, codes)
+        if not np.any(sample_weight > 0):
+            present = self.classes_[np.unique(codes)].tolist()
+            raise ValueError(
+                f"class_weight gives every class in y ({present}) a weight of 0; "
+                "at least one class needs a positive weight."
+            )
+        return sample_weight
 
     # ------------------------------------------------------------ predict
-    def predict_proba(self, X):
+    def predict_proba(self, X: PanelOrBatches) -> np.ndarray:
         """Class probabilities of each series.
 
         Parameters
@@ -460,7 +537,7 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         check_is_fitted(self, "net_")
         return softmax(self._forward(X), axis=1)
 
-    def predict(self, X):
+    def predict(self, X: PanelOrBatches) -> np.ndarray:
         """Predicted class of each series.
 
         Parameters
@@ -478,7 +555,7 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         check_is_fitted(self, "net_")
         return self.classes_[np.argmax(self._forward(X), axis=1)]
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: PanelOrBatches) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`.
 
         Parameters

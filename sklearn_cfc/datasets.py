@@ -14,14 +14,21 @@ import tempfile
 import urllib.error
 import urllib.request
 import warnings
-from numbers import Real
+from numbers import Integral, Real
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch, check_random_state
 
 from .panel import Panel, from_long, input_format, to_panel
+
+if TYPE_CHECKING:
+    from ._typing import Aggregation, PanelLike, RandomStateLike
+
+# make_irregular returns the format it is given
+_PanelT = TypeVar("_PanelT", bound="PanelLike")
 
 __all__ = [
     "PHYSIONET2012_STATIC",
@@ -119,17 +126,21 @@ def _parse_stays(items):
         counts.append(body.count(b"\n"))
     # 'HH:MM,Parameter,Value' -> 'HH,MM,Parameter,Value': one C-speed parse
     text = b"".join(bodies).replace(b":", b",")
-    events = pd.read_csv(
-        io.BytesIO(text),
-        header=None,
-        names=["hours", "minutes", "Parameter", "Value"],
-        dtype={
-            "hours": "float64",
-            "minutes": "float64",
-            "Parameter": "category",
-            "Value": "float64",
-        },
-    )
+    try:
+        events = pd.read_csv(
+            io.BytesIO(text),
+            header=None,
+            names=["hours", "minutes", "Parameter", "Value"],
+            dtype={
+                "hours": "float64",
+                "minutes": "float64",
+                "Parameter": "category",
+                "Value": "float64",
+            },
+        )
+    except ValueError as exc:  # pandas' ParserError too
+        _raise_bad_line(items, exc)
+        raise
     ids = np.repeat([record_id for record_id, _ in items], counts)
     return pd.DataFrame(
         {
@@ -139,6 +150,41 @@ def _parse_stays(items):
             "Value": events["Value"].to_numpy(),
         }
     )
+
+
+_TIME = re.compile(rb"\s*\d+:\d+\s*")
+
+
+def _line_problem(line):
+    """What is wrong with one event line of a stay file, or None."""
+    fields = line.split(b",")
+    if len(fields) != 3:
+        return f"expected 3 fields (Time,Parameter,Value), got {len(fields)}"
+    if not _TIME.fullmatch(fields[0]):
+        return "the time is not HH:MM"
+    if fields[2].strip():  # empty: a missing value
+        try:
+            float(fields[2])
+        except ValueError:
+            return "the value is not a number"
+    return None
+
+
+def _raise_bad_line(items, exc):
+    """The ValueError naming the stay and line that ``pd.read_csv`` failed on.
+
+    Returns when no line is found at fault (the caller re-raises ``exc``).
+    """
+    for record_id, data in items:
+        for number, line in enumerate(data.split(b"\n")[1:], start=2):
+            if not line.strip():
+                continue
+            problem = _line_problem(line.rstrip(b"\r"))
+            if problem is not None:
+                raise ValueError(
+                    f"Stay {record_id}, line {number}: {problem}: "
+                    f"{line.strip()[:60]!r}."
+                ) from exc
 
 
 def _find_set(path):
@@ -170,14 +216,14 @@ def _outcomes_path(stays):
 
 
 def load_physionet2012(
-    path,
-    outcomes=None,
+    path: str | os.PathLike[str],
+    outcomes: str | os.PathLike[str] | None = None,
     *,
-    return_X_y=False,
-    return_type="list",
-    agg="mean",
-    max_stays=None,
-):
+    return_X_y: bool = False,
+    return_type: Literal["list", "multiindex"] = "list",
+    agg: Aggregation = "mean",
+    max_stays: int | None = None,
+) -> Bunch | tuple[list[pd.DataFrame] | pd.DataFrame, np.ndarray]:
     """Load the PhysioNet/CinC Challenge 2012 ICU mortality data.
 
     Reads the official files: one ``<RecordID>.txt`` per ICU stay with
@@ -212,7 +258,8 @@ def load_physionet2012(
         Combination of repeated measurements at one time (see
         :func:`~sklearn_cfc.panel.from_long`).
     max_stays : int, default=None
-        Keep only the stays with the smallest record ids (quick looks).
+        Keep only this many stays (at least 1), those with the smallest
+        record ids (quick looks). None: every stay.
 
     Returns
     -------
@@ -246,6 +293,14 @@ def load_physionet2012(
         raise ValueError(
             f"return_type must be 'list' or 'multiindex'; got {return_type!r}."
         )
+    if max_stays is not None and (
+        not isinstance(max_stays, Integral)
+        or isinstance(max_stays, bool)
+        or max_stays < 1
+    ):
+        raise ValueError(
+            f"max_stays must be a positive integer or None; got {max_stays!r} instead."
+        )
     stays = _find_set(path)
     items = _read_stays(stays, max_stays)
     events = _parse_stays(items)
@@ -278,7 +333,14 @@ def load_physionet2012(
         )
 
     outcomes = _outcomes_path(stays) if outcomes is None else Path(outcomes)
-    table = pd.read_csv(outcomes).set_index("RecordID")
+    table = pd.read_csv(outcomes)
+    missing = [c for c in ("RecordID", "In-hospital_death") if c not in table]
+    if missing:
+        raise ValueError(
+            f"The outcomes file {outcomes} has no column {missing[0]!r}; its "
+            f"columns are {list(table.columns)}."
+        )
+    table = table.set_index("RecordID")
     absent = np.setdiff1d(record_ids, table.index.to_numpy())
     if len(absent):
         raise ValueError(
@@ -389,14 +451,14 @@ def _check_cached(path, sha256):
 
 
 def fetch_physionet2012(
-    data_home=None,
+    data_home: str | os.PathLike[str] | None = None,
     *,
-    subset="a",
-    download_if_missing=True,
-    refresh=False,
-    timeout=60.0,
-    **kwargs,
-):
+    subset: Literal["a", "b", "c"] = "a",
+    download_if_missing: bool = True,
+    refresh: bool = False,
+    timeout: float = 60.0,
+    **kwargs: Any,
+) -> Bunch | tuple[list[pd.DataFrame] | pd.DataFrame, np.ndarray]:
     """Download (once) and load a PhysioNet/CinC Challenge 2012 set.
 
     Fetches ``set-<subset>.tar.gz`` and ``Outcomes-<subset>.txt`` from
@@ -497,7 +559,12 @@ def fetch_physionet2012(
 
 
 # -- UEA / UCR ----------------------------------------------------------------
-def load_uea(name, *, split=None, return_type="list"):
+def load_uea(
+    name: str,
+    *,
+    split: Literal["train", "test"] | None = None,
+    return_type: Literal["list", "multiindex", "numpy3D", "panel"] = "list",
+) -> tuple[list[pd.DataFrame] | pd.DataFrame | np.ndarray | Panel, np.ndarray]:
     """Load a UEA/UCR classification set through sktime.
 
     The sets shipped inside sktime (for example ``"JapaneseVowels"``,
@@ -600,7 +667,13 @@ def _drop_rows(blocks, drop, per_channel, rng):
     return out
 
 
-def make_irregular(X, drop=0.3, *, per_channel=False, random_state=None):
+def make_irregular(
+    X: _PanelT,
+    drop: float = 0.3,
+    *,
+    per_channel: bool = False,
+    random_state: RandomStateLike = None,
+) -> _PanelT:
     """Drop a fraction of each instance's observations at random.
 
     The protocol of Kidger et al. (2020) for irregular versions of regular
@@ -623,6 +696,8 @@ def make_irregular(X, drop=0.3, *, per_channel=False, random_state=None):
     Parameters
     ----------
     X : any format accepted by :func:`~sklearn_cfc.panel.to_panel`
+        Checked as :func:`~sklearn_cfc.panel.to_panel` checks it (same
+        errors).
     drop : float in [0, 1), default=0.3
         Fraction of observations removed per instance (rounded down).
     per_channel : bool, default=False
@@ -649,6 +724,15 @@ def make_irregular(X, drop=0.3, *, per_channel=False, random_state=None):
     """
     if not (isinstance(drop, Real) and 0 <= float(drop) < 1):
         raise ValueError(f"drop must be a float in [0, 1); got {drop!r} instead.")
+    if not isinstance(per_channel, (bool, np.bool_)):
+        raise ValueError(f"per_channel must be a bool; got {per_channel!r} instead.")
+    try:
+        rng = check_random_state(random_state)
+    except ValueError:
+        raise ValueError(
+            "random_state must be None, an int or a numpy.random.RandomState "
+            f"instance; got {random_state!r} instead."
+        ) from None
     try:
         fmt = input_format(X)
     except TypeError:
@@ -656,7 +740,8 @@ def make_irregular(X, drop=0.3, *, per_channel=False, random_state=None):
             "make_irregular needs a format accepted by to_panel; got "
             f"{type(X).__name__}."
         ) from None
-    return _DROPPERS[fmt](X, drop, per_channel, check_random_state(random_state))
+    to_panel(X)  # validates: the droppers assume well-formed data
+    return _DROPPERS[fmt](X, drop, per_channel, rng)
 
 
 def _irregular_panel(X, drop, per_channel, rng):
@@ -679,8 +764,6 @@ def _irregular_numpy(X, drop, per_channel, rng):
     squeeze = arr.ndim == 2
     if squeeze:
         arr = arr[:, None, :]
-    if arr.ndim != 3:
-        raise ValueError(f"numpy X must be 2D or 3D; got shape {np.shape(X)}.")
     blocks = list(arr.transpose(0, 2, 1))  # (T, C) per instance
     hits = _drop_rows(blocks, drop, per_channel, rng)
     for block, hit in zip(blocks, hits, strict=True):
@@ -692,7 +775,6 @@ def _irregular_multiindex(X, drop, per_channel, rng):
     if isinstance(X, pd.Series):
         out = _irregular_multiindex(X.to_frame(), drop, per_channel, rng)
         return out.iloc[:, 0].rename(X.name)
-    to_panel(X)  # validates
     codes = pd.factorize(X.index.get_level_values(0))[0]
     order = np.argsort(codes, kind="stable")  # instance after instance
     values = X.to_numpy(dtype=np.float64, na_value=np.nan)[order]
@@ -724,7 +806,6 @@ def _irregular_wide(X, drop, per_channel, rng):
 
 
 def _irregular_frames(X, drop, per_channel, rng):
-    to_panel(X)  # validates
     blocks = [f.to_numpy(dtype=np.float64, na_value=np.nan) for f in X]
     blocks = [b[:, None] if b.ndim == 1 else b for b in blocks]
     hits = _drop_rows(blocks, drop, per_channel, rng)

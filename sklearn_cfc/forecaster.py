@@ -5,12 +5,15 @@ from __future__ import annotations
 import warnings
 from decimal import Decimal
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
 from scipy.stats import norm
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval
+from sktime.exceptions import NotFittedError as _SktimeNotFittedError
 from sktime.forecasting.base import BaseForecaster
 
 from ._base import _CfCBase
@@ -25,6 +28,17 @@ from .panel import (
     training_windows,
 )
 
+if TYPE_CHECKING:
+    from ._typing import (
+        Activation,
+        Callbacks,
+        Device,
+        LRSchedule,
+        Mode,
+        Optimizer,
+        RandomStateLike,
+    )
+
 __all__ = ["CfCForecaster"]
 
 _PREDICT_BATCH = 512  # windows per forward pass at prediction time
@@ -36,6 +50,10 @@ _WINDOW_INPUTS = {
     "query": "query",
     "query_dt": "query_dt",
 }
+
+
+class _NotFittedError(NotFittedError, _SktimeNotFittedError):
+    """scikit-learn's NotFittedError that sktime's (skbase's) handlers catch too."""
 
 
 class CfCForecaster(_CfCBase, BaseForecaster):
@@ -121,6 +139,19 @@ class CfCForecaster(_CfCBase, BaseForecaster):
         Seeds weight initialisation, window order and dropout.
     verbose : int, default=0
         0 is silent, 1 prints a table per epoch, 2 also shows a progress bar.
+    callbacks : list of skorch callbacks or None, default=None
+        More :mod:`skorch.callbacks` for the net to run, such as loggers
+        (``TensorBoard``, ``MlflowLogger``) and checkpoints (``Checkpoint``,
+        ``LoadInitState``): instances, or (name, callback) pairs, as in
+        skorch. They run after the forecaster's own (schedule, clipping,
+        stopping rule) and see every epoch, the one training stops at
+        included, of ``fit`` and of every ``update``. Each ``fit`` runs
+        fresh copies, built from their parameters as
+        :func:`~sklearn.base.clone` builds them but sharing the parameter
+        values (a SummaryWriter, say), and leaves those given untouched:
+        the copies are in ``net_.callbacks_``, named ``"user_"`` and their
+        name (the class name if none is given). Pickling leaves out those
+        that cannot be pickled. See :ref:`logging`.
 
     Attributes
     ----------
@@ -212,29 +243,30 @@ class CfCForecaster(_CfCBase, BaseForecaster):
 
     def __init__(
         self,
-        context_length=48,
-        horizon=None,
-        units=64,
-        mode="default",
-        backbone_units=128,
-        backbone_layers=1,
-        backbone_dropout=0.0,
-        activation="lecun_tanh",
-        mixed_memory=False,
-        max_epochs=100,
-        batch_size=32,
-        learning_rate=5e-3,
-        optimizer="adamw",
-        weight_decay=1e-4,
-        gradient_clip=1.0,
-        lr_schedule="cosine",
-        n_iter_no_change=20,
-        tol=1e-4,
-        update_epochs=5,
-        device="auto",
-        random_state=None,
-        verbose=0,
-    ):
+        context_length: int = 48,
+        horizon: int | None = None,
+        units: int = 64,
+        mode: Mode = "default",
+        backbone_units: int = 128,
+        backbone_layers: int = 1,
+        backbone_dropout: float = 0.0,
+        activation: Activation = "lecun_tanh",
+        mixed_memory: bool = False,
+        max_epochs: int = 100,
+        batch_size: int = 32,
+        learning_rate: float = 5e-3,
+        optimizer: Optimizer = "adamw",
+        weight_decay: float = 1e-4,
+        gradient_clip: float | None = 1.0,
+        lr_schedule: LRSchedule = "cosine",
+        n_iter_no_change: int = 20,
+        tol: float = 1e-4,
+        update_epochs: int = 5,
+        device: Device = "auto",
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+        callbacks: Callbacks | None = None,
+    ) -> None:
         self.context_length = context_length
         self.horizon = horizon
         self.units = units
@@ -257,6 +289,7 @@ class CfCForecaster(_CfCBase, BaseForecaster):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
         with warnings.catch_warnings():
             # sktime warns that remember_data's default will change; we set it
             warnings.filterwarnings(
@@ -265,6 +298,24 @@ class CfCForecaster(_CfCBase, BaseForecaster):
             super().__init__()
         # update() retrains on all data seen so far, so keep it
         self.set_config(remember_data=True)
+
+    def check_is_fitted(self, method_name: str | None = None) -> None:
+        """Raise scikit-learn's NotFittedError when the forecaster is not fitted.
+
+        sktime's check, with an error that is both scikit-learn's
+        :class:`~sklearn.exceptions.NotFittedError` (as every estimator of
+        this package raises) and sktime's (skbase's), so that the handlers
+        of either catch it.
+
+        Parameters
+        ----------
+        method_name : str, default=None
+            The method that calls the check, for the message.
+        """
+        try:
+            super().check_is_fitted(method_name)
+        except _SktimeNotFittedError as exc:
+            raise _NotFittedError(str(exc)) from None
 
     # ------------------------------------------------------------ data
     def _check_X_y(self, X=None, y=None, *args, **kwargs):
@@ -380,6 +431,13 @@ class CfCForecaster(_CfCBase, BaseForecaster):
         observation). See :func:`sklearn_cfc.panel.forecast_windows`.
         """
         fh_abs = fh.to_absolute_index(self.cutoff)
+        kind = _time_kind(fh_abs)
+        if kind != self.encoder_.time_kind_:
+            raise TypeError(
+                f"fh holds {kind} times, but y has {self.encoder_.time_kind_} "
+                "timestamps; pass fh as steps ahead (integers) or as times of "
+                "y's kind."
+            )
         panel, keys = self._series(self._y, self._X)
         scale = self._series_scales(panel, keys, learn=False)
         covariates = self._exog_at(X, fh_abs, keys) if self.n_exog_ else None
@@ -425,6 +483,13 @@ class CfCForecaster(_CfCBase, BaseForecaster):
         Values passed to ``predict`` take precedence over those seen in
         ``fit`` and ``update`` (which cover in-sample times).
         """
+        fitted = list(self._X.columns)
+        if X is not None and list(X.columns) != fitted:
+            raise ValueError(
+                f"X has columns {list(X.columns)}, but {type(self).__name__} was "
+                f"fitted with exogenous columns {fitted}; they must match, in the "
+                "same order."
+            )
         known = [frame for frame in (X, self._X) if frame is not None]
         out = np.full((len(keys), len(fh_abs), self.n_exog_), np.nan)
         for i, key in enumerate(keys):
@@ -476,7 +541,7 @@ class CfCForecaster(_CfCBase, BaseForecaster):
 
     # ------------------------------------------------------------ tests
     @classmethod
-    def get_test_params(cls, parameter_set="default"):
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
         """Two small, fast configurations for sktime's estimator checks.
 
         Parameters
@@ -521,9 +586,10 @@ def _as_numbers(data, name):
     floats, decimals, not booleans) or missing is converted to float64, as
     :meth:`pandas.DataFrame.infer_objects` and scikit-learn's ``check_array``
     would; one of other scalars (strings, say) raises a TypeError naming
-    ``name``, the column and a value that is not a number. Everything else
-    passes unchanged: other dtypes (sktime's checks refuse categorical and
-    string ones), and columns of series (sktime's nested format).
+    ``name``, the column and a value that is not a number, and so does a
+    column of another dtype that is not numeric (strings, categories,
+    datetimes). Numeric columns and columns of series (sktime's nested
+    format) pass unchanged.
 
     Parameters
     ----------
@@ -570,11 +636,17 @@ def _is_numeric(dtype):
 def _column_as_numbers(values, label):
     """A column of dtype object holding real numbers, as float64.
 
-    None for other dtypes (categorical, string: sktime's checks name them)
-    and for columns holding something else than scalars (sktime's nested
-    series); a TypeError for a column of other scalars.
+    None for columns holding something else than scalars (sktime's nested
+    series); a TypeError for a column of other scalars, and for one of
+    another dtype that is not numeric (strings, categories, datetimes).
     """
-    if values.dtype != object or not all(map(pd.api.types.is_scalar, values)):
+    if values.dtype != object:
+        raise TypeError(
+            f"{label} has dtype {values.dtype}, which is not numeric; "
+            "CfCForecaster does not support categorical values: convert the "
+            "column to numbers (e.g. with pd.to_numeric) or drop it."
+        )
+    if not all(map(pd.api.types.is_scalar, values)):
         return None
     bad = values[values.map(_not_a_number)]
     if len(bad):
@@ -592,6 +664,15 @@ def _not_a_number(value):
     if isinstance(value, (bool, np.bool_)):
         return True
     return not isinstance(value, (Real, Decimal)) and not pd.isna(value)
+
+
+def _time_kind(index):
+    """'numeric', 'datetime' or 'timedelta', as ``PanelEncoder.time_kind_``."""
+    if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)):
+        return "datetime"
+    if isinstance(index, pd.TimedeltaIndex):
+        return "timedelta"
+    return "numeric"
 
 
 def _rows_of(frame, key):

@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
+import pandas as pd
 import torch
-from sklearn.base import RegressorMixin, _fit_context
+from scipy import sparse
+from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import _BaseCfC
+from ._typing import fit_context
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+    from numpy.typing import ArrayLike
+
+    from ._typing import (
+        Activation,
+        Callbacks,
+        Device,
+        DtScale,
+        LRSchedule,
+        Mode,
+        Optimizer,
+        PanelLike,
+        PanelOrBatches,
+        RandomStateLike,
+        Readout,
+        RunningStats,
+        Scaling,
+        TimeGrid,
+        TimeUnit,
+    )
 
 __all__ = ["CfCRegressor"]
 
@@ -164,6 +191,20 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         threads.
     verbose : int, default=0
         0 is silent, 1 prints a table per epoch, 2 also shows a progress bar.
+    callbacks : list of skorch callbacks or None, default=None
+        More :mod:`skorch.callbacks` for the net to run, such as loggers
+        (``TensorBoard``, ``MlflowLogger``) and checkpoints (``Checkpoint``,
+        ``LoadInitState``): instances, or (name, callback) pairs, as in
+        skorch. They run after the estimator's own (stopping rule, schedule,
+        clipping) and see every epoch, the one training stops at included.
+        Each ``fit`` runs fresh copies, built from their parameters as
+        :func:`~sklearn.base.clone` builds them but sharing the parameter
+        values (a SummaryWriter, say), and leaves those given untouched:
+        the copies are in ``net_.callbacks_``, named ``"user_"`` and their
+        name (the class name if none is given). They may change between
+        warm starts and ``partial_fit`` calls (unchanged ones keep their
+        state). Pickling leaves out those that cannot be pickled. See
+        :ref:`logging`.
     warm_start : bool, default=False
         Continue from the fitted weights when ``fit`` is called again, for
         another ``max_epochs`` epochs. The settings the first fit built the
@@ -227,6 +268,8 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
     --------
     CfCClassifier : The same network for classification.
     sklearn_cfc.nn.CfC : The PyTorch network.
+    sklearn_cfc.panel.PanelSummarizer : Per-channel summaries, to learn on
+        next to the network's features (:meth:`transform`).
 
     Notes
     -----
@@ -261,40 +304,41 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
     def __init__(
         self,
         *,
-        units=64,
-        mode="default",
-        backbone_units=128,
-        backbone_layers=1,
-        backbone_dropout=0.0,
-        activation="lecun_tanh",
-        mixed_memory=True,
-        readout="all",
-        patch_length="auto",
-        max_epochs=100,
-        batch_size=32,
-        learning_rate=5e-3,
-        optimizer="adamw",
-        weight_decay=1e-4,
-        gradient_clip=1.0,
-        lr_schedule="cosine",
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        scale=True,
-        time_channel=None,
-        time_unit="s",
-        dt_scale="median",
-        running_stats=False,
-        differences=True,
-        time_grid="auto",
-        device="auto",
-        accelerator=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        scale_target=True,
-    ):
+        units: int = 64,
+        mode: Mode = "default",
+        backbone_units: int = 128,
+        backbone_layers: int = 1,
+        backbone_dropout: float = 0.0,
+        activation: Activation = "lecun_tanh",
+        mixed_memory: bool = True,
+        readout: Readout = "all",
+        patch_length: int | Literal["auto"] = "auto",
+        max_epochs: int = 100,
+        batch_size: int = 32,
+        learning_rate: float = 5e-3,
+        optimizer: Optimizer = "adamw",
+        weight_decay: float = 1e-4,
+        gradient_clip: float | None = 1.0,
+        lr_schedule: LRSchedule = "cosine",
+        early_stopping: bool | Literal["auto"] = "auto",
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        scale: Scaling = True,
+        time_channel: int | str | None = None,
+        time_unit: TimeUnit = "s",
+        dt_scale: DtScale = "median",
+        running_stats: RunningStats = False,
+        differences: bool = True,
+        time_grid: TimeGrid = "auto",
+        device: Device = "auto",
+        accelerator: Accelerator | None = None,
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+        callbacks: Callbacks | None = None,
+        warm_start: bool = False,
+        scale_target: bool = True,
+    ) -> None:
         super().__init__(
             units=units,
             mode=mode,
@@ -327,12 +371,15 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
             accelerator=accelerator,
             random_state=random_state,
             verbose=verbose,
+            callbacks=callbacks,
             warm_start=warm_start,
         )
         self.scale_target = scale_target
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self, X: PanelLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> CfCRegressor:
         """Fit the network to series and their targets.
 
         Parameters
@@ -353,8 +400,10 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         """
         return self._fit(X, y, sample_weight)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(
+        self, X: PanelLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> CfCRegressor:
         """Run one epoch over ``(X, y)``, starting from the current weights.
 
         The target scaling is learnt on the first call and kept afterwards.
@@ -375,14 +424,15 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _prepare_targets(self, y, first, classes=None):
+        y = _numeric_targets(y)
+        if y.ndim > 2 or (y.ndim == 2 and y.shape[1] == 0):
+            raise ValueError(
+                "y must be 1D (one target) or 2D (n_instances, n_outputs) with "
+                f"at least one output; got shape {y.shape}."
+            )
         y = check_array(
             y, ensure_2d=False, dtype=np.float64, input_name="y", ensure_min_samples=1
         )
-        if y.ndim > 2:
-            raise ValueError(
-                f"y must be 1D (one target) or 2D (n_instances, n_outputs); got "
-                f"shape {y.shape}."
-            )
         y2 = y.reshape(len(y), -1)
         if first:
             self._y_1d = y.ndim == 1
@@ -420,7 +470,7 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
             )
         return scaled, self.n_outputs_
 
-    def predict(self, X):
+    def predict(self, X: PanelOrBatches) -> np.ndarray:
         """Predicted targets of each series.
 
         Parameters
@@ -442,6 +492,26 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _numeric_targets(y):
+    """``y`` as a numeric ndarray (missing values NaN), or a ValueError naming it."""
+    if sparse.issparse(y):
+        return y  # check_array's message
+    array = np.asarray(y)
+    if array.dtype.kind in "biuf":
+        return array
+    what = f"y has dtype {array.dtype}"
+    if array.dtype.kind == "O":
+        array = np.where(pd.isna(array), np.nan, array)  # pd.NA, None
+        try:
+            return array.astype(np.float64)
+        except (TypeError, ValueError):
+            what += " and holds a value that is not a number"
+    raise ValueError(
+        f"{what}; CfCRegressor needs numeric targets (for class labels, use "
+        "CfCClassifier)."
+    )
 
 
 def _mean_and_scale(y):

@@ -15,15 +15,35 @@ channels, unequal lengths and missing values.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sktime.classification.base import BaseClassifier
 from sktime.regression.base import BaseRegressor
 
 from ._base import _BaseCfC
+from ._skorch import picklable_callbacks
 from .classifier import CfCClassifier
 from .regressor import CfCRegressor
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+
+    from ._typing import (
+        Activation,
+        Callbacks,
+        Device,
+        DtScale,
+        LRSchedule,
+        Mode,
+        Optimizer,
+        RandomStateLike,
+        Readout,
+        RunningStats,
+        Scaling,
+        TimeGrid,
+        TimeUnit,
+    )
 
 __all__ = ["CfCTimeSeriesClassifier", "CfCTimeSeriesRegressor"]
 
@@ -136,6 +156,9 @@ class _SktimeCfC:
             # an accelerator belongs to its process and process group, as in
             # the scikit-learn estimators: a pickled copy trains in one process
             state["accelerator"] = None
+        # as in the scikit-learn estimators: callbacks that cannot be pickled
+        # (a TensorBoard's SummaryWriter) are left out
+        state["callbacks"] = picklable_callbacks(state.get("callbacks"), self)
         return state
 
     @classmethod
@@ -243,40 +266,41 @@ class CfCTimeSeriesClassifier(_SktimeCfC, BaseClassifier):
     def __init__(
         self,
         *,
-        units=64,
-        mode="default",
-        backbone_units=128,
-        backbone_layers=1,
-        backbone_dropout=0.0,
-        activation="lecun_tanh",
-        mixed_memory=True,
-        readout="all",
-        patch_length="auto",
-        max_epochs=100,
-        batch_size=32,
-        learning_rate=5e-3,
-        optimizer="adamw",
-        weight_decay=1e-4,
-        gradient_clip=1.0,
-        lr_schedule="cosine",
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        scale=True,
-        time_channel=None,
-        time_unit="s",
-        dt_scale="median",
-        running_stats=False,
-        differences=True,
-        time_grid="auto",
-        device="auto",
-        accelerator=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        class_weight=None,
-    ):
+        units: int = 64,
+        mode: Mode = "default",
+        backbone_units: int = 128,
+        backbone_layers: int = 1,
+        backbone_dropout: float = 0.0,
+        activation: Activation = "lecun_tanh",
+        mixed_memory: bool = True,
+        readout: Readout = "all",
+        patch_length: int | Literal["auto"] = "auto",
+        max_epochs: int = 100,
+        batch_size: int = 32,
+        learning_rate: float = 5e-3,
+        optimizer: Optimizer = "adamw",
+        weight_decay: float = 1e-4,
+        gradient_clip: float | None = 1.0,
+        lr_schedule: LRSchedule = "cosine",
+        early_stopping: bool | Literal["auto"] = "auto",
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        scale: Scaling = True,
+        time_channel: int | str | None = None,
+        time_unit: TimeUnit = "s",
+        dt_scale: DtScale = "median",
+        running_stats: RunningStats = False,
+        differences: bool = True,
+        time_grid: TimeGrid = "auto",
+        device: Device = "auto",
+        accelerator: Accelerator | None = None,
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+        callbacks: Callbacks | None = None,
+        warm_start: bool = False,
+        class_weight: dict | Literal["balanced"] | None = None,
+    ) -> None:
         self.units = units
         self.mode = mode
         self.backbone_units = backbone_units
@@ -308,6 +332,7 @@ class CfCTimeSeriesClassifier(_SktimeCfC, BaseClassifier):
         self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
         self.warm_start = warm_start
         self.class_weight = class_weight
         super().__init__()
@@ -342,7 +367,7 @@ class CfCTimeSeriesClassifier(_SktimeCfC, BaseClassifier):
         return self.estimator_.predict_proba(X)
 
     @classmethod
-    def get_test_params(cls, parameter_set="default"):
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
         """Two small, fast configurations for sktime's estimator checks.
 
         Parameters
@@ -427,40 +452,41 @@ class CfCTimeSeriesRegressor(_SktimeCfC, BaseRegressor):
     def __init__(
         self,
         *,
-        units=64,
-        mode="default",
-        backbone_units=128,
-        backbone_layers=1,
-        backbone_dropout=0.0,
-        activation="lecun_tanh",
-        mixed_memory=True,
-        readout="all",
-        patch_length="auto",
-        max_epochs=100,
-        batch_size=32,
-        learning_rate=5e-3,
-        optimizer="adamw",
-        weight_decay=1e-4,
-        gradient_clip=1.0,
-        lr_schedule="cosine",
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        scale=True,
-        time_channel=None,
-        time_unit="s",
-        dt_scale="median",
-        running_stats=False,
-        differences=True,
-        time_grid="auto",
-        device="auto",
-        accelerator=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        scale_target=True,
-    ):
+        units: int = 64,
+        mode: Mode = "default",
+        backbone_units: int = 128,
+        backbone_layers: int = 1,
+        backbone_dropout: float = 0.0,
+        activation: Activation = "lecun_tanh",
+        mixed_memory: bool = True,
+        readout: Readout = "all",
+        patch_length: int | Literal["auto"] = "auto",
+        max_epochs: int = 100,
+        batch_size: int = 32,
+        learning_rate: float = 5e-3,
+        optimizer: Optimizer = "adamw",
+        weight_decay: float = 1e-4,
+        gradient_clip: float | None = 1.0,
+        lr_schedule: LRSchedule = "cosine",
+        early_stopping: bool | Literal["auto"] = "auto",
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        scale: Scaling = True,
+        time_channel: int | str | None = None,
+        time_unit: TimeUnit = "s",
+        dt_scale: DtScale = "median",
+        running_stats: RunningStats = False,
+        differences: bool = True,
+        time_grid: TimeGrid = "auto",
+        device: Device = "auto",
+        accelerator: Accelerator | None = None,
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+        callbacks: Callbacks | None = None,
+        warm_start: bool = False,
+        scale_target: bool = True,
+    ) -> None:
         self.units = units
         self.mode = mode
         self.backbone_units = backbone_units
@@ -492,6 +518,7 @@ class CfCTimeSeriesRegressor(_SktimeCfC, BaseRegressor):
         self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
         self.warm_start = warm_start
         self.scale_target = scale_target
         super().__init__()
@@ -511,7 +538,7 @@ class CfCTimeSeriesRegressor(_SktimeCfC, BaseRegressor):
         return self.estimator_.predict(X)
 
     @classmethod
-    def get_test_params(cls, parameter_set="default"):
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
         """Two small, fast configurations for sktime's estimator checks.
 
         Parameters

@@ -17,6 +17,7 @@ __all__ = ["ACTIVATIONS", "MODES", "CfCCell"]
 MODES = ("default", "no_gate", "pure")
 
 if TYPE_CHECKING:
+    from sklearn_cfc._typing import Activation, Mode
 
     class _Linears(nn.ModuleList):
         """An ``nn.ModuleList`` of ``nn.Linear`` (torch's is not generic)."""
@@ -169,11 +170,11 @@ class CfCCell(nn.Module):
         input_size: int,
         units: int,
         *,
-        mode: str = "default",
+        mode: Mode = "default",
         backbone_units: int = 128,
         backbone_layers: int = 1,
         backbone_dropout: float = 0.0,
-        activation: str = "lecun_tanh",
+        activation: Activation = "lecun_tanh",
     ) -> None:
         super().__init__()
         _check_config(
@@ -244,7 +245,9 @@ class CfCCell(nn.Module):
         z, scale = self._features(x, h)
         return z * scale if scale != 1.0 else z
 
-    def forward(self, x: Tensor, h: Tensor | None = None, dt=None) -> Tensor:
+    def forward(
+        self, x: Tensor, h: Tensor | None = None, dt: Tensor | float | None = None
+    ) -> Tensor:
         """Advance the state by one observation; see the class docstring."""
         if x.dim() not in (1, 2):
             raise ValueError(

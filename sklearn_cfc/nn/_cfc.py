@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
 
 from ._cell import CfCCell, _cell_dt, _check_dt
 from ._fused import cfc_sequence
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sklearn_cfc._typing import Activation, Mode, State
 
 __all__ = ["CfC"]
 
@@ -113,11 +119,11 @@ class CfC(nn.Module):
         input_size: int,
         units: int,
         *,
-        mode: str = "default",
+        mode: Mode = "default",
         backbone_units: int = 128,
         backbone_layers: int = 1,
         backbone_dropout: float = 0.0,
-        activation: str = "lecun_tanh",
+        activation: Activation = "lecun_tanh",
         mixed_memory: bool = False,
         batch_first: bool = True,
     ) -> None:
@@ -169,7 +175,13 @@ class CfC(nn.Module):
         return ", ".join(extras)
 
     # ------------------------------------------------------------------ api
-    def forward(self, x: Tensor, dt=None, lengths=None, state=None):
+    def forward(
+        self,
+        x: Tensor,
+        dt: Tensor | float | None = None,
+        lengths: Tensor | Sequence[int] | int | None = None,
+        state: State | None = None,
+    ) -> tuple[Tensor, State]:
         """Run the network over a batch of sequences.
 
         Parameters
@@ -193,19 +205,21 @@ class CfC(nn.Module):
         x, dt, lengths, state, unbatched = self._check_forward_args(
             x, dt, lengths, state
         )
-        out, state = self._fused_forward(x, dt, lengths, state)
+        out, final = self._fused_forward(x, dt, lengths, state)
         if unbatched:
             out = out.squeeze(0)
-            state = (
-                tuple(s.squeeze(0) for s in state)
+            final = (
+                tuple(s.squeeze(0) for s in final)
                 if self.mixed_memory
-                else (state.squeeze(0))
+                else (final.squeeze(0))
             )
         elif not self.batch_first:
             out = out.transpose(0, 1)
-        return out, state
+        return out, final
 
-    def step(self, x: Tensor, dt=None, state=None):
+    def step(
+        self, x: Tensor, dt: Tensor | float | None = None, state: State | None = None
+    ) -> State:
         """Advance the state by one observation (online use).
 
         Parameters
@@ -247,20 +261,22 @@ class CfC(nn.Module):
         unbatched = x.dim() == 1
         xb = x.unsqueeze(0) if unbatched else x
         batch = xb.shape[0]
-        state = self._check_state(state, batch, xb, unbatched)
+        checked = self._check_state(state, batch, xb, unbatched)
         if isinstance(dt, Tensor) and dt.shape != (batch,):
             dt = dt.reshape(batch)
         dtb = _cell_dt(dt, batch, xb)
         # the cell's own update, without its argument checks (done above)
-        new: Tensor | tuple[Tensor, Tensor]
+        new: State
         lstm = self.lstm  # not None exactly with mixed memory
         if lstm is not None:
-            h, c = lstm(xb, state)
+            h, c = lstm(xb, checked)
             new = (self.cell._step(xb, h, dtb), c)
         else:
-            new = self.cell._step(xb, state, dtb)
+            new = self.cell._step(xb, checked, dtb)
         if unbatched:
-            return tuple(s[0] for s in new) if self.mixed_memory else new[0]
+            if self.mixed_memory:
+                return cast("State", tuple(s[0] for s in new))
+            return new[0]
         return new
 
     # -------------------------------------------------------------- engines

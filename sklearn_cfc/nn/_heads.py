@@ -3,7 +3,8 @@
 A head turns what :class:`~sklearn_cfc.nn.CfC` returns (the state after
 every step and each sequence's final state) into predictions. Shapes, where
 ``B`` is the batch size, ``T`` the number of steps, ``H`` the number of
-units, ``Q`` the number of queries and ``D`` the number of outputs:
+units, ``Q`` the number of queries, ``D`` the number of outputs and ``F``
+the width of a readout:
 
 - :class:`LinearHead`: a readout of the CfC's outputs, then a linear layer.
   Readouts are listed in :data:`READOUTS`: ``"last"`` is each sequence's
@@ -17,12 +18,15 @@ units, ``Q`` the number of queries and ``D`` the number of outputs:
 - :class:`CfCSequenceNetwork` (core + linear head: one output per sequence)
   and :class:`CfCForecastNetwork` (the core reads a context; one closed-form
   step from its end to each query time; Gaussian head): the modules the
-  estimators train.
+  estimators train. :meth:`CfCSequenceNetwork.features` is the learned
+  representation, what the linear layer reads: (B, T, C) -> (B, F).
 
 Imports torch only.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -30,6 +34,9 @@ from torch.nn import functional as F
 
 from ._cfc import CfC
 from ._patch import patch_sequences, patched_size
+
+if TYPE_CHECKING:
+    from sklearn_cfc._typing import Readout, State
 
 __all__ = [
     "READOUTS",
@@ -84,7 +91,9 @@ class LinearHead(nn.Module):
     torch.Size([4, 2])
     """
 
-    def __init__(self, units: int, n_outputs: int, *, readout: str = "last") -> None:
+    def __init__(
+        self, units: int, n_outputs: int, *, readout: Readout = "last"
+    ) -> None:
         super().__init__()
         if readout not in READOUTS:
             raise ValueError(
@@ -93,7 +102,9 @@ class LinearHead(nn.Module):
         self.readout_kind = readout
         self.linear = nn.Linear(_WIDTH[readout] * units, n_outputs)
 
-    def readout(self, out: Tensor, state, lengths=None) -> Tensor:
+    def readout(
+        self, out: Tensor, state: State, lengths: Tensor | None = None
+    ) -> Tensor:
         """What the linear layer reads.
 
         Parameters
@@ -135,7 +146,9 @@ class LinearHead(nn.Module):
             parts.append(pooled)
         return parts[0] if len(parts) == 1 else torch.cat(parts, -1)
 
-    def forward(self, out: Tensor, state, lengths=None) -> Tensor:
+    def forward(
+        self, out: Tensor, state: State, lengths: Tensor | None = None
+    ) -> Tensor:
         """Outputs from the CfC's outputs.
 
         Parameters
@@ -187,7 +200,7 @@ class GaussianHead(nn.Module):
     (torch.Size([4, 3, 4]), True)
     """
 
-    def __init__(self, units: int, n_outputs: int, *, min_scale: float = 1e-3):
+    def __init__(self, units: int, n_outputs: int, *, min_scale: float = 1e-3) -> None:
         super().__init__()
         if not min_scale > 0:
             raise ValueError(f"GaussianHead: min_scale must be > 0, got {min_scale}.")
@@ -238,7 +251,7 @@ class MaskedGaussianNLLLoss(nn.Module):
     tensor([0.5000])
     """
 
-    def __init__(self, reduction: str = "none") -> None:
+    def __init__(self, reduction: Literal["none", "mean"] = "none") -> None:
         super().__init__()
         if reduction not in ("none", "mean"):
             raise ValueError(
@@ -300,6 +313,9 @@ class CfCSequenceNetwork(nn.Module):
     ----------
     cfc : CfC
     head : LinearHead
+    n_features : int
+        Width ``F`` of the learned representation (:meth:`features`): ``H``,
+        or ``3 H`` for the readout "all".
 
     Examples
     --------
@@ -309,18 +325,20 @@ class CfCSequenceNetwork(nn.Module):
     >>> x, dt = torch.randn(4, 10, 3), torch.rand(4, 10)
     >>> net(x, dt, torch.tensor([10, 7, 3, 1])).shape
     torch.Size([4, 2])
+    >>> net.features(x, dt, torch.tensor([10, 7, 3, 1])).shape
+    torch.Size([4, 8])
     """
 
     def __init__(
         self,
-        n_inputs,
-        n_outputs,
-        units,
+        n_inputs: int,
+        n_outputs: int,
+        units: int,
         *,
-        readout="last",
-        patch_length=1,
-        **cfc_params,
-    ):
+        readout: Readout = "last",
+        patch_length: int = 1,
+        **cfc_params: Any,
+    ) -> None:
         super().__init__()
         if not isinstance(patch_length, int) or patch_length < 1:
             raise ValueError(
@@ -331,7 +349,16 @@ class CfCSequenceNetwork(nn.Module):
         self.cfc = CfC(patched_size(n_inputs, patch_length), units, **cfc_params)
         self.head = LinearHead(units, n_outputs, readout=readout)
 
-    def forward(self, inputs: Tensor, dt=None, lengths=None) -> Tensor:
+    @property
+    def n_features(self) -> int:
+        return self.head.linear.in_features
+
+    def forward(
+        self,
+        inputs: Tensor,
+        dt: Tensor | None = None,
+        lengths: Tensor | None = None,
+    ) -> Tensor:
         """Outputs of a batch of sequences.
 
         Parameters
@@ -346,6 +373,37 @@ class CfCSequenceNetwork(nn.Module):
         -------
         Tensor of shape (B, D)
         """
+        return self.head(*self._core(inputs, dt, lengths))
+
+    def features(
+        self,
+        inputs: Tensor,
+        dt: Tensor | None = None,
+        lengths: Tensor | None = None,
+    ) -> Tensor:
+        """The learned representation of a batch of sequences.
+
+        What the head's linear layer reads: its readout of the core's
+        outputs (see :class:`LinearHead`), so that ``forward`` equals
+        ``head.linear(features(...))``.
+
+        Parameters
+        ----------
+        inputs : Tensor of shape (B, T, C)
+        dt : Tensor of shape (B, T) or None, default=None
+            Time since each sequence's previous observation (see :class:`CfC`).
+        lengths : Tensor of shape (B,) or None, default=None
+            Number of real steps of each sequence.
+
+        Returns
+        -------
+        Tensor of shape (B, F)
+            ``F`` is :attr:`n_features`.
+        """
+        return self.head.readout(*self._core(inputs, dt, lengths))
+
+    def _core(self, inputs, dt, lengths):
+        """The core's outputs, final state and the lengths in (patched) steps."""
         if self.patch_length > 1:
             if not isinstance(dt, Tensor):  # None (gaps of 1) or a number
                 dt = inputs.new_full(inputs.shape[:2], 1.0 if dt is None else dt)
@@ -355,7 +413,7 @@ class CfCSequenceNetwork(nn.Module):
                 inputs, dt, lengths, self.patch_length
             )
         out, state = self.cfc(inputs, dt, lengths)
-        return self.head(out, state, lengths)
+        return out, state, lengths
 
 
 class CfCForecastNetwork(nn.Module):
@@ -396,12 +454,27 @@ class CfCForecastNetwork(nn.Module):
     torch.Size([4, 5, 4])
     """
 
-    def __init__(self, n_inputs, n_outputs, units, *, min_scale=1e-3, **cfc_params):
+    def __init__(
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        units: int,
+        *,
+        min_scale: float = 1e-3,
+        **cfc_params: Any,
+    ) -> None:
         super().__init__()
         self.cfc = CfC(n_inputs, units, **cfc_params)
         self.head = GaussianHead(units, n_outputs, min_scale=min_scale)
 
-    def forward(self, inputs, dt, lengths, query, query_dt) -> Tensor:
+    def forward(
+        self,
+        inputs: Tensor,
+        dt: Tensor,
+        lengths: Tensor,
+        query: Tensor,
+        query_dt: Tensor,
+    ) -> Tensor:
         """Gaussian forecasts at the query times of a batch of contexts.
 
         Parameters

@@ -13,7 +13,9 @@ from ._convert import check_y_length, count_instances, input_format, to_panel
 from ._encode import EncodedPanel, PanelEncoder, check_channels
 from ._long import from_long
 from ._panel import Panel
+from ._summaries import PanelSummarizer
 from ._time import TIME_UNITS
+from ._transformers import ChannelSelector, PanelResampler, PanelScaler
 from ._window import (
     ForecastWindows,
     forecast_windows,
@@ -23,10 +25,14 @@ from ._window import (
 
 __all__ = [
     "TIME_UNITS",
+    "ChannelSelector",
     "EncodedPanel",
     "ForecastWindows",
     "Panel",
     "PanelEncoder",
+    "PanelResampler",
+    "PanelScaler",
+    "PanelSummarizer",
     "bucket_batches",
     "check_channels",
     "check_y_length",

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils import check_random_state
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from sklearn_cfc._typing import RandomStateLike
 
 __all__ = ["bucket_batches"]
 
 
 def bucket_batches(
-    lengths,
-    batch_size,
+    lengths: ArrayLike,
+    batch_size: int,
     *,
-    shuffle=False,
-    random_state=None,
-    pool_batches=50,
-    drop_last=False,
-):
+    shuffle: bool = False,
+    random_state: RandomStateLike = None,
+    pool_batches: int = 50,
+    drop_last: bool = False,
+) -> list[np.ndarray]:
     """Batch order in which series of similar lengths are batched together.
 
     Without shuffling, instances are sorted by length (stable, so ties keep
@@ -30,7 +36,7 @@ def bucket_batches(
 
     Parameters
     ----------
-    lengths : array-like of shape (n_instances,)
+    lengths : array-like of int of shape (n_instances,)
         Number of observations of each instance (``Panel.lengths``).
     batch_size : int
         Instances per batch (the last one of a pool may be smaller).
@@ -62,6 +68,16 @@ def bucket_batches(
     lengths = np.asarray(lengths)
     if lengths.ndim != 1:
         raise ValueError(f"lengths must be 1D; got shape {lengths.shape}.")
+    if lengths.size and lengths.dtype.kind not in "iu":
+        raise TypeError(
+            f"lengths must be integers (numbers of observations); got dtype "
+            f"{lengths.dtype}."
+        )
+    if lengths.size and lengths.min() < 0:
+        raise ValueError(
+            f"lengths must be non-negative; got {lengths.min()} at position "
+            f"{int(np.argmin(lengths))}."
+        )
     for name, value in (("batch_size", batch_size), ("pool_batches", pool_batches)):
         if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
             raise ValueError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from numbers import Integral
 from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,13 @@ import scipy.sparse as sp
 
 from ._panel import Panel
 from ._time import NUMERIC, check_time_unit, format_time, index_to_float
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable
+
+    from numpy.typing import ArrayLike
+
+    from sklearn_cfc._typing import PanelFormat, PanelLike, TimeUnitLike
 
 __all__ = ["check_y_length", "count_instances", "input_format", "to_panel"]
 
@@ -778,7 +786,7 @@ _FORMATS = (
 )
 
 
-def input_format(X):
+def input_format(X: object) -> PanelFormat:
     """Which of the accepted panel formats ``X`` is in, without converting it.
 
     The one place that tells the formats apart: :func:`to_panel`,
@@ -867,7 +875,12 @@ _CONVERTERS = {
 }
 
 
-def to_panel(X, *, time_channel=None, time_unit="s"):
+def to_panel(
+    X: PanelLike,
+    *,
+    time_channel: Hashable | None = None,
+    time_unit: TimeUnitLike = "s",
+) -> Panel:
     """Convert any accepted panel format into a validated :class:`Panel`.
 
     Accepted formats of ``X``:
@@ -962,7 +975,7 @@ default='s'
     array([1.5])
     """
     convert = _CONVERTERS[input_format(X)]
-    if convert is _from_panel:
+    if isinstance(X, Panel):  # convert is _from_panel
         return X
     unit = time_unit if isinstance(time_unit, str) else str(pd.Timedelta(time_unit))
     unit_ns = check_time_unit(time_unit)
@@ -970,7 +983,7 @@ default='s'
 
 
 # -- y ------------------------------------------------------------------------
-def count_instances(X):
+def count_instances(X: PanelLike) -> int:
     """Number of instances of ``X`` in any accepted format, without converting.
 
     Parameters
@@ -991,16 +1004,19 @@ def count_instances(X):
     4
     """
     fmt = input_format(X)
+    data: Any = X  # of the type fmt names
     if fmt == "pd-multiindex":
-        codes = X.index.codes[0]
+        codes = data.index.codes[0]
         return len(np.unique(codes[codes >= 0]))
     if fmt == "numpy":
-        shape = np.shape(X)
+        # through __array__, as to_panel reads it (np.shape would go through
+        # __array_function__, which array-likes need not support)
+        shape = np.asarray(data).shape
         return shape[0] if shape else 0
-    return len(X)
+    return len(data)
 
 
-def check_y_length(X, y):
+def check_y_length(X: PanelLike, y: ArrayLike | None) -> ArrayLike | None:
     """Check that ``y`` has one entry per instance of ``X``.
 
     Parameters
@@ -1016,7 +1032,10 @@ def check_y_length(X, y):
     Raises
     ------
     ValueError
-        When the lengths differ.
+        When the lengths differ. When ``X`` is a 2D array with more rows
+        than ``y`` has entries, the message adds that a transformer ahead
+        of the estimator may have turned a ``pd-multiindex`` frame into a
+        bare array of observations, and how to keep the frame.
 
     Examples
     --------
@@ -1032,7 +1051,17 @@ def check_y_length(X, y):
     n_X = count_instances(X)
     n_y = np.shape(y)[0] if np.ndim(y) else 0
     if n_X != n_y:
-        raise ValueError(
-            f"X has {n_X} instances, but y has {n_y} entries; they must match."
-        )
+        message = f"X has {n_X} instances, but y has {n_y} entries; they must match."
+        if n_X > n_y and input_format(X) == "numpy" and np.asarray(X).ndim == 2:
+            # rows of observations that lost the (instance, time) index
+            message += (
+                " X is a 2D array, read as one univariate series per row. If a "
+                "transformer ahead of this estimator (a scikit-learn scaler, "
+                "say) made it from a DataFrame with an (instance, time) "
+                "MultiIndex, it dropped the index that groups the rows into "
+                'instances: call set_output(transform="pandas") on the pipeline '
+                "or on that transformer, or use the panel transformers of "
+                "sklearn_cfc.panel (PanelScaler, PanelResampler, ChannelSelector)."
+            )
+        raise ValueError(message)
     return y

@@ -4,18 +4,42 @@ from __future__ import annotations
 
 import warnings
 from numbers import Real
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Options
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_cfc._typing import fit_context
 from sklearn_cfc.exceptions import TimeScaleWarning
 
-from ._convert import to_panel
+from ._convert import _channel, _where, to_panel
 from ._panel import last_observed
-from ._time import DATETIME, DATETIME_TZ, NUMERIC, TIMEDELTA
+from ._time import (
+    DATETIME,
+    DATETIME_TZ,
+    NUMERIC,
+    TIMEDELTA,
+    check_time_unit,
+    format_time,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable
+
+    from numpy.typing import ArrayLike
+
+    from sklearn_cfc._typing import (
+        DtScale,
+        PanelLike,
+        RunningStats,
+        Scaling,
+        TimeGrid,
+        TimeUnitLike,
+    )
+
+    from ._panel import Panel
 
 __all__ = ["EncodedPanel", "PanelEncoder", "check_channels"]
 
@@ -80,7 +104,12 @@ def _stats(value):
 
 
 def _is_positive_number(value):
-    return isinstance(value, Real) and not _is_bool(value) and float(value) > 0
+    """A positive finite real number (not a bool)."""
+    return (
+        isinstance(value, Real)
+        and not _is_bool(value)
+        and 0 < float(value) < float("inf")
+    )
 
 
 SCALE = _Satisfies(
@@ -188,6 +217,114 @@ def _changes(panel, filled=None):
     return changes
 
 
+# what every message about an encoded value beyond float32 ends with
+_BEYOND_FLOAT32 = (
+    "beyond the float32 range the network computes in (about 3.4e38). Data "
+    "this far from the scale seen in fit cannot be encoded: check its unit, "
+    "or fit on data that covers it."
+)
+
+
+def _time_at(panel, i, t):
+    """Timestamp ``t`` of instance ``i``, as the user wrote it (for messages)."""
+    value = panel.times[i, t]
+    if panel.time_kind == NUMERIC and abs(value) >= 1e16:  # not all its digits
+        return f"{value:.6g}"
+    unit_ns = 1.0 if panel.time_unit is None else check_time_unit(panel.time_unit)
+    return format_time(value, panel.time_kind, unit_ns)
+
+
+def _first_inf(encoded):
+    """Index of the first infinite entry of ``encoded``, or None."""
+    inf = np.isinf(encoded)
+    return np.unravel_index(np.argmax(inf), inf.shape) if inf.any() else None
+
+
+def _check_gaps(dt, panel, dt_scale):
+    """ValueError when a gap over ``dt_scale`` overflowed float32."""
+    at = _first_inf(dt)
+    if at is None:
+        return
+    i, t = at
+    gap = panel.times[i, t] - panel.times[i, t - 1]
+    with np.errstate(over="ignore"):
+        ratio = gap / dt_scale
+    times = "more than 1.8e308 times" if np.isinf(ratio) else f"{ratio:.6g} times"
+    raise ValueError(
+        f"X: {_where(i, panel.instance_ids)} has a gap of {gap:.6g} between its "
+        f"observations at times {_time_at(panel, i, t - 1)} and "
+        f"{_time_at(panel, i, t)}: {times} the time scale "
+        f"dt_scale_={dt_scale:.6g}, {_BEYOND_FLOAT32}"
+    )
+
+
+def _check_values(head, panel, mean, scale):
+    """ValueError when a scaled value overflowed float32.
+
+    The first infinite entry is at an observation: forward filling repeats
+    a value only after the step it was observed at.
+    """
+    at = _first_inf(head)
+    if at is None:
+        return
+    i, t, c = at
+    value = float(panel.values[i, t, c])
+    raise ValueError(
+        f"X: {_where(i, panel.instance_ids)}, {_channel(panel.channels[c])} has "
+        f"the value {value:.6g} at time {_time_at(panel, i, t)}: "
+        f"{(value - mean[c]) / scale[c]:.6g} once scaled by the fitted "
+        f"mean_={mean[c]:.6g} and scale_={scale[c]:.6g}, {_BEYOND_FLOAT32}"
+    )
+
+
+def _check_changes(change, changes, panel, change_scale):
+    """ValueError when a change over ``change_scale`` overflowed float32."""
+    at = _first_inf(change)
+    if at is None:
+        return
+    i, t, c = at
+    raise ValueError(
+        f"X: {_where(i, panel.instance_ids)}, {_channel(panel.channels[c])} "
+        f"changes by {changes[i, t, c]:.6g} at time {_time_at(panel, i, t)}: "
+        f"{changes[i, t, c] / change_scale[c]:.6g} once divided by the fitted "
+        f"change_scale_={change_scale[c]:.6g}, {_BEYOND_FLOAT32}"
+    )
+
+
+def _channel_scaling(panel, scaling):
+    """Per-channel centre and scale of a panel's observed values (float64).
+
+    Statistics of the observed values only (NaN and padding are not
+    values), per channel. ``scaling="standard"``: the mean and the
+    standard deviation (``ddof=0``). ``scaling="robust"``: the median and
+    the interquartile range divided by 1.349 (the standard deviation of a
+    normal distribution with that range), or the standard deviation where
+    the range is 0. A scale of 0 (a constant channel, or one never
+    observed, whose centre is 0) becomes 1.
+
+    Returns
+    -------
+    center, scale : ndarray of shape (n_channels,), float64
+    """
+    C = panel.n_channels
+    observed = panel.values[panel.mask].astype(np.float64)
+    channel = np.nonzero(panel.mask)[2]
+    count = np.bincount(channel, minlength=C)
+    seen = count > 0
+    total = np.bincount(channel, weights=observed, minlength=C)
+    mean = np.divide(total, count, out=np.zeros(C), where=seen)
+    sq = np.bincount(channel, weights=np.square(observed - mean[channel]), minlength=C)
+    std = np.sqrt(np.divide(sq, count, out=np.zeros(C), where=seen))
+    if scaling == "robust":
+        order = np.argsort(channel, kind="stable")
+        groups = np.split(observed[order], np.cumsum(count)[:-1])
+        for c in np.flatnonzero(seen):
+            q1, mean[c], q3 = np.percentile(groups[c], [25, 50, 75])
+            if q3 > q1:
+                std[c] = (q3 - q1) / 1.349
+    return mean, np.where(std > 0, std, 1.0)
+
+
 def _time_kind(panel):
     """The kind of a panel's timestamps: 'numeric', 'datetime' or 'timedelta'."""
     return _TIME_KINDS[panel.time_kind]
@@ -200,7 +337,7 @@ def _median_gap(panel):
     return float(np.median(gaps)) if gaps.size else float("nan")
 
 
-def check_channels(panel, fitted):
+def check_channels(panel: Panel, fitted: object) -> None:
     """Check that a panel matches what a model was fitted on.
 
     The number of channels must match ``fitted.n_features_in_``; when
@@ -351,7 +488,7 @@ class EncodedPanel(NamedTuple):
     dt: np.ndarray
     lengths: np.ndarray
 
-    def take(self, indices):
+    def take(self, indices: ArrayLike) -> EncodedPanel:
         """Select instances, trimming the padding to their own longest.
 
         Parameters
@@ -513,6 +650,18 @@ class PanelEncoder(BaseEstimator):
     under the factor; a tighter one would warn on sparse but legitimate
     data.
 
+    **Float32.** The network computes in float32. :meth:`transform` scales
+    in float64 and then casts, so only the encoded values must fit float32
+    (about 3.4e38 in magnitude): it raises a ValueError naming the
+    instance, the channel and the time when a scaled value, a scaled change
+    (``differences``) or a gap divided by ``dt_scale_`` does not, as data
+    far from the scale seen in ``fit`` can give (values near 1 for a model
+    fitted on values near 1e-40, say). It never clips them, except with
+    ``scale='robust'``, which clips scaled values and changes to [-10, 10].
+    Gaps and the times since each channel's last observation are divided by
+    ``dt_scale_`` before the cast, so timestamps only 1e-300 apart encode
+    like timestamps 1 apart.
+
     Examples
     --------
     >>> import numpy as np
@@ -552,14 +701,14 @@ class PanelEncoder(BaseEstimator):
     def __init__(
         self,
         *,
-        scale=True,
-        dt_scale="median",
-        running_stats=False,
-        differences=False,
-        time_grid=None,
-        time_channel=None,
-        time_unit="s",
-    ):
+        scale: Scaling = True,
+        dt_scale: DtScale = "median",
+        running_stats: RunningStats = False,
+        differences: bool = False,
+        time_grid: TimeGrid = None,
+        time_channel: Hashable | None = None,
+        time_unit: TimeUnitLike = "s",
+    ) -> None:
         self.scale = scale
         self.dt_scale = dt_scale
         self.running_stats = running_stats
@@ -576,8 +725,8 @@ class PanelEncoder(BaseEstimator):
         step = getattr(self, "time_grid_", None)
         return panel if step is None else _on_grid(panel, step)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: PanelLike, y: object = None) -> PanelEncoder:
         """Learn per-channel statistics and the time scale.
 
         Parameters
@@ -605,26 +754,7 @@ class PanelEncoder(BaseEstimator):
             panel = _on_grid(panel, self.time_grid_)
         C = panel.n_channels
         if scaling is not None:
-            # statistics of the observed values only, per channel, in float64
-            observed = panel.values[panel.mask].astype(np.float64)
-            channel = np.nonzero(panel.mask)[2]
-            count = np.bincount(channel, minlength=C)
-            seen = count > 0
-            total = np.bincount(channel, weights=observed, minlength=C)
-            mean = np.divide(total, count, out=np.zeros(C), where=seen)
-            sq = np.bincount(
-                channel, weights=np.square(observed - mean[channel]), minlength=C
-            )
-            std = np.sqrt(np.divide(sq, count, out=np.zeros(C), where=seen))
-            if scaling == "robust":
-                order = np.argsort(channel, kind="stable")
-                groups = np.split(observed[order], np.cumsum(count)[:-1])
-                for c in np.flatnonzero(seen):
-                    q1, mean[c], q3 = np.percentile(groups[c], [25, 50, 75])
-                    if q3 > q1:
-                        std[c] = (q3 - q1) / 1.349
-            self.mean_ = mean
-            self.scale_ = np.where(std > 0, std, 1.0)
+            self.mean_, self.scale_ = _channel_scaling(panel, scaling)
         else:
             self.mean_ = np.zeros(C)
             self.scale_ = np.ones(C)
@@ -652,7 +782,7 @@ class PanelEncoder(BaseEstimator):
             del self.feature_names_in_
         return self
 
-    def transform(self, X):
+    def transform(self, X: PanelLike) -> EncodedPanel:
         """Encode a panel for the network.
 
         Parameters
@@ -669,7 +799,9 @@ class PanelEncoder(BaseEstimator):
         Raises
         ------
         ValueError
-            When the channels differ from those seen in ``fit``.
+            When the channels differ from those seen in ``fit``, or when a
+            scaled value, change or gap is beyond the float32 range (see
+            Notes).
         TypeError
             When the timestamps are of another kind than in ``fit`` (see
             Notes). The time scale is judged by :func:`check_channels`.
@@ -699,45 +831,50 @@ class PanelEncoder(BaseEstimator):
 
         width = 3 + bool(self.differences) + len(stats)
         inputs = np.empty((n, T, width * C), dtype=np.float32)
+        valid = np.arange(T) < panel.lengths[:, None]
+        # scaled in float64, then cast: only the results must fit float32
+        # (checked, see Notes); the gaps first, as the times since a
+        # channel's last observation are sums of them
+        dt = np.zeros((n, T), dtype=np.float32)
+        if T > 1:
+            with np.errstate(over="ignore"):
+                gaps = np.diff(panel.times, axis=1) / self.dt_scale_
+                dt[:, 1:] = np.where(valid[:, 1:], gaps, 0.0)
+            _check_gaps(dt, panel, self.dt_scale_)
         head = inputs[:, :, :C]
-        mean = self.mean_.astype(np.float32)
-        scale = self.scale_.astype(np.float32)
         clip = self._clip
-        np.subtract(filled, mean, out=head)
-        np.divide(head, scale, out=head)
+        with np.errstate(over="ignore"):
+            np.divide(filled - self.mean_, self.scale_, out=head, casting="unsafe")
         if clip is not None:
             np.clip(head, -clip, clip, out=head)
+        else:
+            _check_values(head, panel, self.mean_, self.scale_)
         # NaN left = no observation yet (step 0 unobserved): input 0 = mean
         np.copyto(head, 0.0, where=np.isnan(filled))
-        valid = np.arange(T) < panel.lengths[:, None]
         np.copyto(head, 0.0, where=~valid[:, :, None])  # padding
         inputs[:, :, C : 2 * C] = mask
         since = inputs[:, :, 2 * C : 3 * C]
-        np.subtract(times, last_time, out=since, casting="unsafe")
-        np.log1p(np.maximum(since, 0.0) / np.float32(self.dt_scale_), out=since)
+        elapsed = np.maximum(times - last_time, 0.0)
+        np.log1p(elapsed / self.dt_scale_, out=since, casting="unsafe")
+        del elapsed
         np.copyto(since, -1.0, where=~seen)
         np.copyto(since, 0.0, where=~valid[:, :, None])  # padding
         start = 3 * C
         if self.differences:
             change = inputs[:, :, start : start + C]
-            np.divide(
-                _changes(panel, filled),
-                self.change_scale_,
-                out=change,
-                casting="unsafe",
-            )
+            changes = _changes(panel, filled)
+            with np.errstate(over="ignore"):
+                np.divide(changes, self.change_scale_, out=change, casting="unsafe")
             if clip is not None:
                 np.clip(change, -clip, clip, out=change)
+            else:
+                _check_changes(change, changes, panel, self.change_scale_)
             np.copyto(change, 0.0, where=np.isnan(change))  # padding too
             start += C
         if stats:
             self._running_stats(
-                panel, stats, mean, scale, clip, inputs[:, :, start:], valid
+                panel, stats, self.mean_, self.scale_, clip, inputs[:, :, start:], valid
             )
-        dt = np.zeros((n, T), dtype=np.float32)
-        if T > 1:
-            gaps = np.diff(panel.times, axis=1) / self.dt_scale_
-            dt[:, 1:] = np.where(valid[:, 1:], gaps, 0.0)
         return EncodedPanel(inputs, dt, panel.lengths)
 
     @staticmethod
@@ -745,8 +882,9 @@ class PanelEncoder(BaseEstimator):
         """Write each channel's statistics of its observations so far."""
         C = panel.n_channels
         mask = panel.mask
-        # scaled observations, NaN where a channel is not observed
-        z = np.where(mask, (panel.values - mean) / scale, np.float32(np.nan))
+        # scaled observations in float64 (finite in float32: transform
+        # checked them), NaN where a channel is not observed
+        z = np.where(mask, (panel.values - mean) / scale, np.nan)
         if clip is not None:
             np.clip(z, -clip, clip, out=z)
         count = np.cumsum(mask, axis=1, dtype=np.float32)
@@ -754,19 +892,19 @@ class PanelEncoder(BaseEstimator):
             for k, name in enumerate(stats):
                 block = out[:, :, k * C : (k + 1) * C]
                 if name == "min":
-                    np.fmin.accumulate(z, axis=1, out=block)
+                    block[...] = np.fmin.accumulate(z, axis=1)
                 elif name == "max":
-                    np.fmax.accumulate(z, axis=1, out=block)
-                elif name == "mean":
-                    np.cumsum(np.nan_to_num(z), axis=1, out=block)
-                    np.divide(block, np.maximum(count, 1), out=block)
+                    block[...] = np.fmax.accumulate(z, axis=1)
+                elif name == "mean":  # a float64 sum cannot overflow
+                    total = np.cumsum(np.nan_to_num(z), axis=1)
+                    np.divide(total, np.maximum(count, 1), out=block, casting="unsafe")
                 else:
                     np.log1p(count, out=block)
         # before a channel's first observation, and in the padding: 0
         np.copyto(out, 0.0, where=np.isnan(out))
         np.copyto(out, 0.0, where=~valid[:, :, None])
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X: PanelLike, y: object = None) -> EncodedPanel:
         """Fit, then transform the same data.
 
         Parameters
@@ -781,7 +919,7 @@ class PanelEncoder(BaseEstimator):
         panel = to_panel(X, time_channel=self.time_channel, time_unit=self.time_unit)
         return self.fit(panel).transform(panel)
 
-    def inverse_scale(self, values):
+    def inverse_scale(self, values: ArrayLike) -> np.ndarray:
         """Undo the scaling of values laid out ``(..., n_channels)``; not clipping.
 
         Parameters
@@ -793,4 +931,11 @@ class PanelEncoder(BaseEstimator):
         ndarray of the same shape, ``values * scale_ + mean_``
         """
         check_is_fitted(self)
-        return np.asarray(values) * self.scale_ + self.mean_
+        values = np.asarray(values)
+        C = self.n_features_in_
+        if values.ndim == 0 or values.shape[-1] != C:
+            raise ValueError(
+                f"values must have shape (..., {C}), its last axis one entry per "
+                f"channel seen in fit; got shape {values.shape}."
+            )
+        return values * self.scale_ + self.mean_

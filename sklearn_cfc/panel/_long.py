@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable, Sequence
+
+    from sklearn_cfc._typing import Aggregation
 
 __all__ = ["from_long"]
 
@@ -19,17 +26,37 @@ def _column(df, name, role):
     return df[name]
 
 
+def _variable_names(variables):
+    """``variables`` as a list; a TypeError for a string or a non-sequence."""
+    if isinstance(variables, (str, bytes)):
+        raise TypeError(
+            f"variables must be a sequence of variable names, not a string; for "
+            f"the one variable {variables!r}, pass [{variables!r}]."
+        )
+    try:
+        return list(variables)
+    except TypeError:
+        raise TypeError(
+            "variables must be a sequence of variable names; got "
+            f"{type(variables).__name__}."
+        ) from None
+
+
 def from_long(
-    df,
-    id_col="id",
-    time_col="time",
-    variable_col="variable",
-    value_col="value",
+    df: pd.DataFrame,
+    id_col: Hashable = "id",
+    time_col: Hashable = "time",
+    variable_col: Hashable = "variable",
+    value_col: Hashable = "value",
     *,
-    variables=None,
-    agg="mean",
-    return_type="list",
-    return_ids=False,
+    variables: Sequence[Hashable] | None = None,
+    agg: Aggregation = "mean",
+    return_type: Literal["list", "multiindex"] = "list",
+    return_ids: bool = False,
+) -> (
+    list[pd.DataFrame]
+    | pd.DataFrame
+    | tuple[list[pd.DataFrame] | pd.DataFrame, np.ndarray]
 ):
     """Turn a long event log into per-instance frames or a MultiIndex frame.
 
@@ -54,7 +81,8 @@ def from_long(
         and keep their dtype in the output.
     variables : sequence, default=None
         The output columns, in this order (a variable never measured gives
-        an all-NaN column). None: every variable seen, sorted.
+        an all-NaN column); a sequence of names, not a string (pass
+        ``["HR"]`` for one variable). None: every variable seen, sorted.
     agg : {'mean', 'sum', 'first', 'last', 'min', 'max'}, default='mean'
         How repeated events of one variable at one time are combined
         ('first' and 'last' follow the row order of ``df``).
@@ -131,7 +159,7 @@ def from_long(
     if variables is None:
         var_codes, var_names = pd.factorize(names, sort=True)
     else:
-        var_names = pd.Index(list(variables))
+        var_names = pd.Index(_variable_names(variables))
         if var_names.has_duplicates:
             raise ValueError("variables has duplicate names.")
         var_codes = var_names.get_indexer(names)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ._time import NUMERIC
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["Panel"]
 
@@ -119,21 +123,21 @@ class Panel:
 
     # -- sizes ---------------------------------------------------------------
     @property
-    def n_instances(self):
+    def n_instances(self) -> int:
         return self.values.shape[0]
 
     @property
-    def n_timepoints(self):
+    def n_timepoints(self) -> int:
         return self.values.shape[1]
 
     @property
-    def n_channels(self):
+    def n_channels(self) -> int:
         return self.values.shape[2]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.values.shape[0]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         span = f"{self.lengths.min()}..{self.lengths.max()}" if len(self) else "-"
         return (
             f"Panel(n_instances={self.n_instances}, "
@@ -142,7 +146,7 @@ class Panel:
         )
 
     # -- subsets -------------------------------------------------------------
-    def take(self, indices):
+    def take(self, indices: ArrayLike) -> Panel:
         """Select instances, trimming the padding to their own longest.
 
         Parameters
@@ -181,7 +185,7 @@ class Panel:
             time_kind=self.time_kind,
         )
 
-    def observed_fraction(self):
+    def observed_fraction(self) -> float:
         """Mean fraction of the channels observed at an observation time.
 
         1.0 when every channel is observed at every step (and for a panel
@@ -202,7 +206,7 @@ class Panel:
         real = np.arange(self.n_timepoints) < self.lengths[:, None]
         return float(self.mask[real].mean()) if real.any() else 1.0
 
-    def is_dense(self):
+    def is_dense(self) -> bool:
         """Whether most channels are observed at each observation time.
 
         True when :meth:`observed_fraction` is at least one half: series
@@ -218,7 +222,7 @@ class Panel:
         return self.observed_fraction() >= 0.5
 
     # -- resampling ----------------------------------------------------------
-    def on_grid(self, step):
+    def on_grid(self, step: float) -> Panel:
         """The panel on a regular time grid, empty steps included.
 
         Each instance's steps become the grid ``t_0, t_0 + step, ...`` from
@@ -288,7 +292,7 @@ class Panel:
         )
 
     # -- export --------------------------------------------------------------
-    def to_numpy3d(self):
+    def to_numpy3d(self) -> np.ndarray:
         """Values as sktime ``numpy3D``: NaN-padded ``(n, n_channels, T)``.
 
         Timestamps are not included (see :attr:`times`).
@@ -299,7 +303,7 @@ class Panel:
         """
         return np.ascontiguousarray(self.values.transpose(0, 2, 1))
 
-    def to_frames(self):
+    def to_frames(self) -> list[pd.DataFrame]:
         """One DataFrame per instance: index = times, columns = channels.
 
         Returns
@@ -325,7 +329,7 @@ class Panel:
             out.append(pd.DataFrame(self.values[i, :n], index=index, columns=columns))
         return out
 
-    def to_multiindex(self):
+    def to_multiindex(self) -> pd.DataFrame:
         """Values as an sktime ``pd-multiindex`` frame (instance, time).
 
         Returns

@@ -26,7 +26,9 @@ further channels are covariates (known at the query times). Per window:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from decimal import Decimal
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,13 @@ import pandas as pd
 from ._convert import to_panel
 from ._panel import last_observed
 from ._time import NUMERIC, TIME_UNITS, index_to_float
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from sklearn_cfc._typing import TimeUnit
+
+    from ._panel import Panel
 
 __all__ = [
     "ForecastWindows",
@@ -94,10 +103,10 @@ class ForecastWindows(NamedTuple):
     instance: np.ndarray
     position: np.ndarray
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.lengths)
 
-    def take(self, indices):
+    def take(self, indices: ArrayLike) -> ForecastWindows:
         """Select windows, trimming the contexts to their own longest.
 
         Parameters
@@ -125,7 +134,9 @@ class ForecastWindows(NamedTuple):
 
 
 # -- sktime containers --------------------------------------------------------
-def series_to_panel(y, X=None, *, time_unit="ns"):
+def series_to_panel(
+    y: pd.DataFrame, X: pd.DataFrame | None = None, *, time_unit: TimeUnit = "ns"
+) -> tuple[Panel, list[tuple | None]]:
     """One panel instance per series of a forecasting ``y`` (and its ``X``).
 
     Parameters
@@ -152,10 +163,14 @@ def series_to_panel(y, X=None, *, time_unit="ns"):
 
     Raises
     ------
+    TypeError
+        If ``y`` or ``X`` is not a DataFrame, or has a column that does not
+        hold numbers.
     ValueError
         If ``y`` (or ``X`` at ``y``'s rows) holds an infinite value or one
         beyond the float32 range; the message names ``y`` or ``X``, the
-        series, the column and the time. NaN is a missing value.
+        series, the column and the time. NaN is a missing value. Also if a
+        series of ``y`` has a timestamp twice.
 
     Examples
     --------
@@ -172,10 +187,13 @@ def series_to_panel(y, X=None, *, time_unit="ns"):
     >>> keys, panel.lengths.tolist(), panel.times.tolist()
     ([('a',), ('b',)], [2, 2], [[0.0, 1.0], [0.0, 5.0]])
     """
+    _check_frame(y, "y")
     index = y.index
+    _check_unique_times(index)
     values = y.to_numpy(dtype=np.float64, na_value=np.nan)
     _check_finite(values, index, y.columns, "y")
     if X is not None:
+        _check_frame(X, "X")
         x = X.reindex(index).to_numpy(dtype=np.float64, na_value=np.nan)
         _check_finite(x, index, X.columns, "X")
         values = np.concatenate([values, x], axis=1)
@@ -212,6 +230,56 @@ def series_to_panel(y, X=None, *, time_unit="ns"):
         index=pd.MultiIndex.from_arrays([codes, times[observed]]),
     )
     return to_panel(frame, time_unit=time_unit), keys
+
+
+def _check_frame(data, name):
+    """TypeError unless ``data`` is a DataFrame of numeric columns."""
+    if not isinstance(data, pd.DataFrame):
+        hint = " (use .to_frame())" if isinstance(data, pd.Series) else ""
+        raise TypeError(
+            f"{name} must be a pandas DataFrame, one column per variable; got "
+            f"{type(data).__name__}{hint}."
+        )
+    for position, (column, dtype) in enumerate(data.dtypes.items()):
+        if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            continue
+        what = f"non-numeric dtype {dtype}"
+        if pd.api.types.is_object_dtype(dtype):  # numbers (and NaN) are fine
+            values = data.iloc[:, position]
+            bad = values[values.map(_not_a_number)]
+            if not len(bad):
+                continue
+            what = f"dtype object and holds {_py(bad.iloc[0])!r}, which is not a number"
+        raise TypeError(
+            f"{name}: column {_py(column)!r} has {what}; {name} must hold "
+            "numbers (NaN for missing values)."
+        )
+
+
+def _not_a_number(value):
+    """Whether a value is neither a real number (bool excluded) nor missing."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    return not isinstance(value, (Real, Decimal)) and not (
+        pd.api.types.is_scalar(value) and pd.isna(value)
+    )
+
+
+def _check_unique_times(index):
+    """ValueError naming ``y`` and the series when a time appears twice."""
+    duplicated = index.duplicated()
+    if not duplicated.any():
+        return
+    label = index[int(np.argmax(duplicated))]
+    if isinstance(index, pd.MultiIndex):
+        where = f" in series {_name(tuple(label[:-1]))}"
+        label = label[-1]
+    else:
+        where = ""
+    raise ValueError(
+        f"y has the duplicate timestamp {_py(label)}{where}; the timestamps of "
+        "a series must be unique."
+    )
 
 
 def _name(key):
@@ -332,7 +400,13 @@ class _Series:
         return context, dt.astype(np.float32), lengths, level
 
 
-def _check_windows_args(panel, n_targets, dt_scale, scale):
+def _check_positive_int(value, name):
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r} instead.")
+
+
+def _check_windows_args(panel, n_targets, dt_scale, scale, context_length):
+    _check_positive_int(context_length, "context_length")
     if not 0 < n_targets <= panel.n_channels:
         raise ValueError(
             f"n_targets must be in [1, {panel.n_channels}] for a panel with "
@@ -348,16 +422,16 @@ def _check_windows_args(panel, n_targets, dt_scale, scale):
 
 
 def training_windows(
-    panel,
+    panel: Panel,
     *,
-    n_targets,
-    context_length,
-    horizon,
-    dt_scale=1.0,
-    scale=None,
-    covariate_mean=None,
-    covariate_scale=None,
-):
+    n_targets: int,
+    context_length: int,
+    horizon: int,
+    dt_scale: float = 1.0,
+    scale: ArrayLike | None = None,
+    covariate_mean: ArrayLike | None = None,
+    covariate_scale: ArrayLike | None = None,
+) -> ForecastWindows:
     """Every cutoff of every series: a context and the observations after it.
 
     For each instance and each cutoff ``c`` in ``1 .. length - 1``, the
@@ -373,9 +447,9 @@ def training_windows(
     n_targets : int
         Number of variables (the rest of the channels are covariates).
     context_length : int
-        Most context steps.
+        Most context steps, at least 1.
     horizon : int
-        Most targets per window.
+        Most targets per window, at least 1.
     dt_scale : float, default=1.0
         Divisor of every time difference.
     scale : array-like of shape (n_instances, n_targets), default=None
@@ -402,7 +476,8 @@ def training_windows(
     """
     d = n_targets
     scale = np.ones((len(panel), d)) if scale is None else np.asarray(scale)
-    _check_windows_args(panel, d, dt_scale, scale)
+    _check_windows_args(panel, d, dt_scale, scale, context_length)
+    _check_positive_int(horizon, "horizon")
     k = panel.n_channels - d
     series = _Series(
         panel,
@@ -446,17 +521,17 @@ def training_windows(
 
 
 def forecast_windows(
-    panel,
-    times,
+    panel: Panel,
+    times: pd.Index | ArrayLike,
     *,
-    n_targets,
-    context_length,
-    dt_scale=1.0,
-    scale=None,
-    covariates=None,
-    covariate_mean=None,
-    covariate_scale=None,
-):
+    n_targets: int,
+    context_length: int,
+    dt_scale: float = 1.0,
+    scale: ArrayLike | None = None,
+    covariates: ArrayLike | None = None,
+    covariate_mean: ArrayLike | None = None,
+    covariate_scale: ArrayLike | None = None,
+) -> ForecastWindows:
     """The windows that forecast every series at the given times.
 
     Times after a series' last observation are forecast together, from the
@@ -475,7 +550,7 @@ def forecast_windows(
     n_targets : int
         Number of variables (the rest of the channels are covariates).
     context_length : int
-        Most context steps.
+        Most context steps, at least 1.
     dt_scale : float, default=1.0
         Divisor of every time difference.
     scale : array-like of shape (n_instances, n_targets), default=None
@@ -502,9 +577,15 @@ def forecast_windows(
     """
     d = n_targets
     scale = np.ones((len(panel), d)) if scale is None else np.asarray(scale)
-    _check_windows_args(panel, d, dt_scale, scale)
+    _check_windows_args(panel, d, dt_scale, scale, context_length)
     k = panel.n_channels - d
     wanted = _times(times, panel)
+    if not np.isfinite(wanted).all():
+        at = int(np.argmax(~np.isfinite(wanted)))
+        raise ValueError(
+            "The forecast times must be finite (no NaN, NaT or inf); got "
+            f"{wanted[at]} at position {at}."
+        )
     order = np.argsort(wanted, kind="stable")
     sorted_times = wanted[order]
     if np.any(np.diff(sorted_times) <= 0):
