@@ -1111,6 +1111,17 @@ def _read_report(path):
     return {"results": {}}
 
 
+def _public(argv):
+    """The command-line arguments as recorded: no path of this machine."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg.startswith("--physionet-path="):
+            out[i] = "--physionet-path=<folder with set-b>"
+        elif arg == "--physionet-path" and i + 1 < len(out):
+            out[i + 1] = "<folder with set-b>"
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.table:
@@ -1154,7 +1165,7 @@ def main(argv=None):
             flush=True,
         )
 
-    command = " ".join(["python benchmarks/accuracy.py", *sys.argv[1:]])
+    command = " ".join(["python benchmarks/accuracy.py", *_public(sys.argv[1:])])
     report = _read_report(args.output)
     report.setdefault("results", {})
     for record in records:
