@@ -598,6 +598,10 @@ class _BaseCfC(
         weights = _check_sample_weight(
             sample_weight, np.empty((n, 0)), ensure_non_negative=True
         )
+        if not np.any(weights > 0):  # scikit-learn checks this from 1.7 only
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number."
+            )
         extra = self._target_sample_weight(targets)
         if extra is not None:
             weights = weights * extra
@@ -614,8 +618,8 @@ class _BaseCfC(
         if self.patch_length == "auto":
             # long, densely observed series: patches; sparse records (a few
             # of many channels at a time, as in health records): one
-            # observation per step, each informative on its own
-            # the steps the network sees: on the encoder's time grid if any
+            # observation per step, each informative on its own. The steps
+            # the network sees are on the encoder's time grid if it has one
             grid = self.encoder_.time_grid_
             steps = panel.lengths if grid is None else panel.on_grid(grid).lengths
             median = float(np.median(steps)) if len(panel) else 1.0

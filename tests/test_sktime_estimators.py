@@ -13,6 +13,8 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
+import sktime
+from packaging.version import Version
 from sklearn.model_selection import KFold
 from sklearn.utils._param_validation import InvalidParameterError
 from sktime.classification.compose import ClassifierPipeline
@@ -75,7 +77,12 @@ def irregular_panel():
 # ----------------------------------------------------------- sktime's checks
 @pytest.mark.parametrize("estimator", [CfCTimeSeriesClassifier, CfCTimeSeriesRegressor])
 def test_sktime_estimator_checks(estimator):
-    check_estimator(estimator, raise_exceptions=True)
+    # sktime before 1.2 expected regressors_ (vectorization) from regressors
+    # that declare capability:multioutput, the reverse of its own rule since;
+    # test_two_targets_train_one_network covers two targets here
+    old = Version(sktime.__version__) < Version("1.2")
+    excluded = ["test_multioutput"] if old else None
+    check_estimator(estimator, raise_exceptions=True, tests_to_exclude=excluded)
 
 
 # ------------------------------------------------------------- same settings
