@@ -337,6 +337,22 @@ def _median_gap(panel):
     return float(np.median(gaps)) if gaps.size else float("nan")
 
 
+def record_channels(fitted: object, panel: Panel) -> None:
+    """Set ``n_features_in_`` and, for string names, ``feature_names_in_``.
+
+    What :func:`check_channels` later compares a panel with; the fitted
+    object's ``feature_names_in_`` is removed when the names are not all
+    strings (as scikit-learn does for arrays).
+    """
+    fitted.n_features_in_ = panel.n_channels  # type: ignore[attr-defined]
+    if all(isinstance(c, str) for c in panel.channels):
+        fitted.feature_names_in_ = np.asarray(  # type: ignore[attr-defined]
+            panel.channels, dtype=object
+        )
+    elif hasattr(fitted, "feature_names_in_"):
+        del fitted.feature_names_in_
+
+
 def check_channels(panel: Panel, fitted: object) -> None:
     """Check that a panel matches what a model was fitted on.
 
@@ -774,12 +790,7 @@ class PanelEncoder(BaseEstimator):
         elif hasattr(self, "change_scale_"):
             del self.change_scale_
         self._clip = ROBUST_CLIP if scaling == "robust" else None
-        self.n_features_in_ = C
-        names = panel.channels
-        if all(isinstance(c, str) for c in names):
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        record_channels(self, panel)
         return self
 
     def transform(self, X: PanelLike) -> EncodedPanel:

@@ -16,7 +16,7 @@ from sklearn_cfc._typing import fit_context
 if TYPE_CHECKING:
     from sklearn_cfc._typing import PanelLike, TimeUnitLike
 from ._convert import input_format, to_panel
-from ._encode import _Satisfies, check_channels
+from ._encode import _Satisfies, check_channels, record_channels
 
 __all__ = ["PanelSummarizer"]
 
@@ -185,13 +185,7 @@ class PanelSummarizer(TransformerMixin, BaseEstimator):
         -------
         self : PanelSummarizer
         """
-        panel = self._panel(X)
-        self.n_features_in_ = panel.n_channels
-        names = panel.channels
-        if all(isinstance(c, str) for c in names):
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        record_channels(self, self._panel(X))
         return self
 
     def transform(self, X: PanelLike) -> np.ndarray | pd.DataFrame:

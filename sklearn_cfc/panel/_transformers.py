@@ -34,6 +34,7 @@ from ._encode import (
     _Satisfies,
     _time_kind,
     check_channels,
+    record_channels,
 )
 
 __all__ = ["ChannelSelector", "PanelResampler", "PanelScaler"]
@@ -108,12 +109,7 @@ class _PanelTransformer(TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         panel = self._panel(X)
-        self.n_features_in_ = panel.n_channels
-        names = panel.channels
-        if all(isinstance(c, str) for c in names):
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        record_channels(self, panel)
         self._fit(panel)
         return self
 
