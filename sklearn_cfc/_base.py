@@ -775,8 +775,9 @@ class _BaseCfC(
             self._forward_panel(panel, features=features) for panel in self._panels(X)
         ]
         if not outputs:
+            what = "transform" if features else "predict"
             raise ValueError(
-                "X is an empty iterator: pass at least one batch of series to predict."
+                f"X is an empty iterator: pass at least one batch of series to {what}."
             )
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 

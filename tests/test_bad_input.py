@@ -1122,6 +1122,12 @@ PREDICTION = [
         "X is an empty iterator: pass at least one batch of series to predict.",
     ),
     case(
+        "transform-empty-iterator",
+        predict_with("regressor", iter([]), "transform"),
+        ValueError,
+        "X is an empty iterator: pass at least one batch of series to transform.",
+    ),
+    case(
         "predict-iterator-batch-with-other-channels",
         predict_with("classifier", iter([X3(n=2), X3(n=2, C=3)])),
         ValueError,
