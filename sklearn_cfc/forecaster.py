@@ -477,19 +477,52 @@ class CfCForecaster(_CfCBase, BaseForecaster):
                 out[idx] = module(**inputs).cpu().double().numpy()
         return out
 
+    def _check_exog_columns(self, X):
+        """``X`` (when given) must have the exogenous columns seen in ``fit``."""
+        if X is None:
+            return
+        fitted = [] if self._X is None else list(self._X.columns)
+        given = list(getattr(X, "columns", [getattr(X, "name", None)]))
+        if given != fitted:
+            seen = f"exogenous columns {fitted}" if fitted else "no exogenous X"
+            raise ValueError(
+                f"X has columns {given}, but {type(self).__name__} was fitted "
+                f"with {seen}; they must match, in the same order."
+            )
+
+    def update(
+        self, y: object, X: object = None, update_params: bool = True
+    ) -> CfCForecaster:
+        """Update the cutoff and, by default, the network with new data.
+
+        sktime's ``update``; ``X`` must have the exogenous columns seen in
+        ``fit`` (checked before any state changes).
+
+        Parameters
+        ----------
+        y : sktime-compatible series or panel
+            New observations, after the cutoff.
+        X : sktime-compatible frame or None, default=None
+            Exogenous values at the times of ``y``.
+        update_params : bool, default=True
+            Train the network on the new data for ``update_epochs`` epochs;
+            with False only the cutoff (and new series' scales) change.
+
+        Returns
+        -------
+        self : CfCForecaster
+        """
+        if self.is_fitted:
+            self._check_exog_columns(X)
+        return super().update(y, X=X, update_params=update_params)
+
     def _exog_at(self, X, fh_abs, keys):
         """Exogenous values at the forecast times, (n_series, len(fh), n_exog).
 
         Values passed to ``predict`` take precedence over those seen in
         ``fit`` and ``update`` (which cover in-sample times).
         """
-        fitted = list(self._X.columns)
-        if X is not None and list(X.columns) != fitted:
-            raise ValueError(
-                f"X has columns {list(X.columns)}, but {type(self).__name__} was "
-                f"fitted with exogenous columns {fitted}; they must match, in the "
-                "same order."
-            )
+        self._check_exog_columns(X)
         known = [frame for frame in (X, self._X) if frame is not None]
         out = np.full((len(keys), len(fh_abs), self.n_exog_), np.nan)
         for i, key in enumerate(keys):

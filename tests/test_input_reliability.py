@@ -283,3 +283,22 @@ def test_classifier_refuses_datetimes_where_fit_saw_floats(fitted_classifier):
     msg = "X has datetime timestamps, but CfCClassifier was fitted on numeric"
     with pytest.raises(TypeError, match=re.escape(msg)):
         clf.predict(as_dates)
+
+
+def test_forecaster_update_refuses_other_exogenous_columns_before_any_change():
+    index = pd.RangeIndex(40)
+    y = pd.DataFrame({"v": np.sin(np.arange(40) / 3)}, index=index)
+    X = pd.DataFrame({"x": np.cos(np.arange(40) / 3)}, index=index)
+    f = CfCForecaster(**TINY_FORECASTER, random_state=0)
+    f.fit(y[:30], X=X[:30], fh=[1])
+    cutoff = f.cutoff
+    renamed = X[30:35].rename(columns={"x": "z"})
+    msg = re.escape(
+        "X has columns ['z'], but CfCForecaster was fitted with exogenous "
+        "columns ['x']; they must match"
+    )
+    with pytest.raises(ValueError, match=msg):
+        f.update(y[30:35], X=renamed)
+    assert f.cutoff.equals(cutoff)  # nothing was updated
+    f.update(y[30:35], X=X[30:35])  # the fitted columns: accepted
+    assert np.isfinite(f.predict(X=X[35:36]).to_numpy()).all()
