@@ -68,6 +68,8 @@ from .panel import (
     input_format,
     to_panel,
 )
+from .panel._time import check_time_unit, float_to_index
+from .panel._transformers import LEVELS, level_names
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -846,6 +848,113 @@ class _BaseCfC(
                     out = np.full(shape, np.nan)
                 out[idx, : y.shape[1]] = y
         return out
+
+    # ------------------------------------------------------ over time
+    def _staged(self, X):
+        """Network outputs after every observation of every instance of ``X``.
+
+        The output at an observation is the network's output on the
+        instance cut after it: the same encoding (scaling, forward fill,
+        time grid), the same patches and readout, computed for all cuts of
+        a batch at once (:meth:`CfCSequenceNetwork.forward_prefixes`).
+
+        Returns
+        -------
+        index : pd.MultiIndex
+            (instance, time) of each observation, in the user's time type.
+        outputs : ndarray of shape (n_observations, n_outputs), float64
+        """
+        check_is_fitted(self, "net_")
+        names = (
+            list(LEVELS)
+            if isinstance(X, Iterator)
+            else level_names(X, self.time_channel)
+        )
+        ids, times, outputs = [], [], []
+        offset = 0
+        kind = unit = None
+        for panel in self._panels(X):
+            outputs.append(self._staged_panel(panel))
+            own = panel.instance_ids
+            if own is None:
+                own = np.arange(offset, offset + len(panel))
+            offset += len(panel)
+            ids.append(np.repeat(np.asarray(own), panel.lengths))
+            valid = np.arange(panel.n_timepoints) < panel.lengths[:, None]
+            times.append(panel.times[valid])
+            kind, unit = panel.time_kind, panel.time_unit
+        if not outputs:
+            raise ValueError(
+                "X is an empty iterator: pass at least one batch of series to "
+                "predict on."
+            )
+        unit_ns = 1.0 if unit is None else check_time_unit(unit)
+        index = pd.MultiIndex.from_arrays(
+            [np.concatenate(ids), float_to_index(np.concatenate(times), kind, unit_ns)],
+            names=names,
+        )
+        return index, np.concatenate(outputs)
+
+    def _staged_panel(self, panel):
+        """:meth:`_staged`'s outputs for one panel, batch by batch."""
+        net = self.net_
+        module = net.module_
+        module.eval()
+        encoder = self.encoder_
+        step = encoder.time_grid_
+        first = np.concatenate([[0], np.cumsum(panel.lengths)[:-1]])
+        out = None
+        work = min(len(panel), _PREDICT_BATCH) * network_width(self)
+        with torch.no_grad(), torch_threads(work, net.device):
+            for idx in bucket_batches(panel.lengths, _PREDICT_BATCH):
+                part = panel.take(idx)
+                batch = encoder.transform(part)
+                rows = np.repeat(np.arange(len(idx)), part.lengths)
+                obs = np.arange(len(rows)) - np.repeat(
+                    np.cumsum(part.lengths) - part.lengths, part.lengths
+                )
+                last = None
+                if step is None:  # one step per observation
+                    ends = obs
+                else:  # the grid point of each observation
+                    slots = part.grid_slots(step)
+                    ends = slots[rows, obs]
+                    later = np.minimum(obs + 1, part.n_timepoints - 1)
+                    shared = (obs + 1 < part.lengths[rows]) & (
+                        slots[rows, later] == ends
+                    )
+                    if shared.any():
+                        last = batch.inputs[rows, ends]
+                        last[shared] = self._cut_inputs(part, rows[shared], obs[shared])
+                y = module.forward_prefixes(
+                    torch.from_numpy(batch.inputs).to(net.device),
+                    torch.from_numpy(batch.dt).to(net.device),
+                    torch.from_numpy(rows).to(net.device),
+                    torch.from_numpy(ends).to(net.device),
+                    None if last is None else torch.from_numpy(last).to(net.device),
+                )
+                y = y.cpu().numpy()
+                if out is None:
+                    out = np.empty((int(panel.lengths.sum()), y.shape[1]))
+                out[first[idx][rows] + obs] = y
+        return out
+
+    def _cut_inputs(self, panel, rows, obs):
+        """Encoded inputs of the last grid point of each series cut after an
+        observation that shares its grid point with later ones.
+
+        Cut there, the series holds only some of the observations that
+        meet at that point (the grid averages them), so the point encodes
+        differently from the whole series'.
+        """
+        encoder = self.encoder_
+        parts = []
+        for start in range(0, len(rows), _PREDICT_BATCH):
+            sl = slice(start, start + _PREDICT_BATCH)
+            cut = panel.take(rows[sl], lengths=obs[sl] + 1).on_grid(encoder.time_grid_)
+            encoded = encoder.transform(cut)
+            parts.append(encoded.inputs[np.arange(len(cut)), encoded.lengths - 1])
+        return np.concatenate(parts)
 
     # ------------------------------------------------------ representation
     def transform(self, X: PanelOrBatches) -> np.ndarray | pd.DataFrame:

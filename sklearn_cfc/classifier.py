@@ -572,6 +572,82 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         check_is_fitted(self, "net_")
         return log_softmax(self._forward(X), axis=1)
 
+    def staged_predict_proba(self, X: PanelOrBatches) -> pd.DataFrame:
+        """Class probabilities after every observation of each series.
+
+        The row of an observation holds what :meth:`predict_proba` says of
+        the series cut after it: a causal prediction that uses that
+        observation and the earlier ones only, as an online model would
+        after each new measurement. All the rows of a series cost about
+        one :meth:`predict_proba` on it, not one per observation.
+
+        Parameters
+        ----------
+        X : array-like, list of DataFrames, DataFrame or iterator of these
+            The series (see :meth:`fit`), or an iterator (e.g. a generator)
+            yielding batches of them.
+
+        Returns
+        -------
+        proba : pd.DataFrame of shape (n_observations, n_classes)
+            One row per observation (a time at which some channel is
+            observed), indexed by (instance, time): the instance ids of a
+            MultiIndex ``X`` (else instance positions) and the timestamps in
+            ``X``'s own type (see Notes); columns ``classes_``.
+
+        See Also
+        --------
+        staged_predict : The predicted class after every observation.
+
+        Notes
+        -----
+        Datetimes and timedeltas come back to the nanosecond nearest their
+        float64 form (timezone-aware datetimes in UTC); numeric timestamps
+        and the step numbers of data without timestamps come back as
+        integers when they all are whole numbers.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_cfc import CfCClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(20, 2, 15))
+        >>> y = X[:, 0].mean(axis=1) > 0
+        >>> clf = CfCClassifier(units=4, max_epochs=3, random_state=0).fit(X, y)
+        >>> risk = clf.staged_predict_proba(X[:2])
+        >>> risk.shape
+        (30, 2)
+        >>> risk.index[:2].tolist()
+        [(0, 0), (0, 1)]
+        >>> np.allclose(risk.loc[0].iloc[-1], clf.predict_proba(X[:1])[0], atol=1e-6)
+        True
+        """
+        index, out = self._staged(X)
+        return pd.DataFrame(
+            softmax(out, axis=1), index=index, columns=pd.Index(self.classes_)
+        )
+
+    def staged_predict(self, X: PanelOrBatches) -> pd.Series:
+        """Predicted class after every observation of each series.
+
+        The class of :meth:`staged_predict_proba`'s most probable column: at
+        each observation, what :meth:`predict` says of the series cut after
+        it.
+
+        Parameters
+        ----------
+        X : array-like, list of DataFrames, DataFrame or iterator of these
+            The series (see :meth:`fit`), or an iterator (e.g. a generator)
+            yielding batches of them.
+
+        Returns
+        -------
+        y : pd.Series of shape (n_observations,)
+            Labels from ``classes_``, indexed as :meth:`staged_predict_proba`.
+        """
+        index, out = self._staged(X)
+        return pd.Series(self.classes_[np.argmax(out, axis=1)], index=index)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True

@@ -488,6 +488,52 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         y = self._forward(X) * self._y_scale + self._y_mean
         return y[:, 0] if self._y_1d else y
 
+    def staged_predict(self, X: PanelOrBatches) -> pd.Series | pd.DataFrame:
+        """Predicted targets after every observation of each series.
+
+        The row of an observation holds what :meth:`predict` says of the
+        series cut after it: a causal prediction that uses that observation
+        and the earlier ones only, as an online model would after each new
+        measurement. All the rows of a series cost about one
+        :meth:`predict` on it, not one per observation.
+
+        Parameters
+        ----------
+        X : array-like, list of DataFrames, DataFrame or iterator of these
+            The series (see :meth:`fit`), or an iterator (e.g. a generator)
+            yielding batches of them.
+
+        Returns
+        -------
+        y : pd.Series of shape (n_observations,) or pd.DataFrame of shape \
+(n_observations, n_outputs)
+            A Series for a one-dimensional ``y`` in fit, else one column per
+            target. One row per observation (a time at which some channel is
+            observed), indexed by (instance, time): the instance ids of a
+            MultiIndex ``X`` (else instance positions) and the timestamps in
+            ``X``'s own type (as
+            :meth:`CfCClassifier.staged_predict_proba` describes).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_cfc import CfCRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(20, 2, 15))
+        >>> y = X[:, 0].mean(axis=1)
+        >>> reg = CfCRegressor(units=4, max_epochs=3, random_state=0).fit(X, y)
+        >>> path = reg.staged_predict(X[:2])
+        >>> path.shape
+        (30,)
+        >>> bool(np.isclose(path.loc[1].iloc[-1], reg.predict(X[1:2])[0], atol=1e-5))
+        True
+        """
+        index, out = self._staged(X)
+        y = out * self._y_scale + self._y_mean
+        if self._y_1d:
+            return pd.Series(y[:, 0], index=index)
+        return pd.DataFrame(y, index=index)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True

@@ -120,8 +120,7 @@ class LinearHead(nn.Module):
         -------
         Tensor of shape (B, H), or (B, 3 H) for "all"
         """
-        kind = self.readout_kind
-        if kind == "last":
+        if self.readout_kind == "last":
             return _final_state(state)
         T = out.shape[1]
         if lengths is None:
@@ -130,20 +129,48 @@ class LinearHead(nn.Module):
         else:
             real = (torch.arange(T, device=out.device) < lengths[:, None]).unsqueeze(-1)
             count = lengths.clamp_min(1).to(out.dtype)[:, None]
+        if T == 0:
+            peak = out.new_zeros(out.shape[0], out.shape[2])
+        else:
+            masked = out if real is None else out.masked_fill(~real, -torch.inf)
+            peak = masked.amax(1)
+            # a sequence without real steps: 0, like its last state
+            peak = torch.where(torch.isinf(peak), 0.0, peak)
+        # padded outputs are zero: the sum is over the real steps
+        return self.combine(_final_state(state), out.sum(1), peak, count)
+
+    def combine(
+        self, last: Tensor, total: Tensor, peak: Tensor, count: Tensor
+    ) -> Tensor:
+        """The readout from its parts: what :meth:`readout` reads of a sequence.
+
+        One definition of the readout for whole sequences (:meth:`readout`)
+        and for prefixes of them
+        (:meth:`CfCSequenceNetwork.forward_prefixes`).
+
+        Parameters
+        ----------
+        last : Tensor of shape (N, H)
+            The state after the last step.
+        total : Tensor of shape (N, H)
+            The sum of the outputs of the steps read.
+        peak : Tensor of shape (N, H)
+            Their elementwise maximum.
+        count : Tensor of shape (N, 1)
+            How many steps were read (at least 1).
+
+        Returns
+        -------
+        Tensor of shape (N, H), or (N, 3 H) for "all"
+        """
+        kind = self.readout_kind
         parts = []
-        if kind == "all":
-            parts.append(_final_state(state))
+        if kind in ("last", "all"):
+            parts.append(last)
         if kind in ("mean", "all"):
-            parts.append(out.sum(1) / count)  # padded outputs are zero
+            parts.append(total / count)
         if kind in ("max", "all"):
-            if T == 0:
-                pooled = out.new_zeros(out.shape[0], out.shape[2])
-            else:
-                masked = out if real is None else out.masked_fill(~real, -torch.inf)
-                pooled = masked.amax(1)
-                # a sequence without real steps: 0, like its last state
-                pooled = torch.where(torch.isinf(pooled), 0.0, pooled)
-            parts.append(pooled)
+            parts.append(peak)
         return parts[0] if len(parts) == 1 else torch.cat(parts, -1)
 
     def forward(
@@ -401,6 +428,110 @@ class CfCSequenceNetwork(nn.Module):
             ``F`` is :attr:`n_features`.
         """
         return self.head.readout(*self._core(inputs, dt, lengths))
+
+    def forward_prefixes(
+        self,
+        inputs: Tensor,
+        dt: Tensor | None,
+        rows: Tensor,
+        ends: Tensor,
+        last: Tensor | None = None,
+    ) -> Tensor:
+        """Outputs of prefixes of a batch of sequences, as :meth:`forward` gives.
+
+        Prefix ``r`` is sequence ``rows[r]`` cut after step ``ends[r]``;
+        its output equals :meth:`forward` on that prefix alone, the only
+        real steps of its sequence. With ``last``, the prefix's last step
+        reads ``last[r]`` instead of the sequence's own inputs there (what
+        the data up to a point encodes to when later observations share
+        its step). Asking for the output after every step of a sequence
+        costs one pass over the sequence and one more step per prefix.
+
+        Parameters
+        ----------
+        inputs : Tensor of shape (B, T, C)
+        dt : Tensor of shape (B, T) or None
+            Time since each sequence's previous observation (None: 1).
+        rows : Tensor of shape (R,), int64
+            The sequence each prefix belongs to.
+        ends : Tensor of shape (R,), int64
+            The index of each prefix's last step, in ``[0, T)``.
+        last : Tensor of shape (R, C) or None, default=None
+            Inputs of each prefix's last step, in place of its sequence's.
+
+        Returns
+        -------
+        Tensor of shape (R, D)
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sklearn_cfc.nn import CfCSequenceNetwork
+        >>> net = CfCSequenceNetwork(3, 2, units=8, patch_length=2).eval()
+        >>> x, dt = torch.randn(1, 5, 3), torch.rand(1, 5)
+        >>> every = net.forward_prefixes(x, dt, torch.zeros(5, dtype=torch.long),
+        ...                              torch.arange(5))
+        >>> each = torch.cat([net(x[:, : t + 1], dt[:, : t + 1]) for t in range(5)])
+        >>> torch.allclose(every, each, atol=1e-6)
+        True
+        """
+        return self.head.linear(self._prefix_readout(inputs, dt, rows, ends, last))
+
+    def _prefix_readout(self, inputs, dt, rows, ends, last):
+        """The readout of each prefix (see :meth:`forward_prefixes`)."""
+        B, T, _ = inputs.shape
+        if not isinstance(dt, Tensor):  # None (gaps of 1) or a number
+            dt = inputs.new_full((B, T), 1.0 if dt is None else dt)
+        k = self.patch_length
+        patch = torch.div(ends, k, rounding_mode="floor")  # the prefix's last
+        # The state after every whole patch before the last one of some
+        # prefix, one patch at a time: with mixed memory the memory cell is
+        # part of the state, and only a step returns it.
+        patches, patch_dt, _ = patch_sequences(inputs, dt, None, k)
+        n_before = int(patch.max()) if len(patch) else 0
+        state = None
+        outs, states = [], []
+        for j in range(n_before):
+            out, state = self.cfc(
+                patches[:, j : j + 1], patch_dt[:, j : j + 1], None, state
+            )
+            outs.append(out[:, 0])
+            states.append(state)
+        H = self.cfc.units
+        before = patch - 1  # the last whole patch before each prefix's own
+        has = (before >= 0)[:, None]
+        at = before.clamp_min(0)
+        start: State | None = None
+        if n_before:
+            seen = torch.stack(outs, 1)  # (B, n_before, H)
+            total = torch.where(has, seen.cumsum(1)[rows, at], 0.0)
+            peak = torch.where(has, seen.cummax(1).values[rows, at], -torch.inf)
+            if isinstance(state, tuple):  # mixed memory: (h, c)
+                h0, c0 = (
+                    torch.where(has, torch.stack(part, 1)[rows, at], 0.0)
+                    for part in zip(*states, strict=True)
+                )
+                start = (h0, c0)
+            else:
+                start = torch.where(has, torch.stack(states, 1)[rows, at], 0.0)
+        else:
+            total = inputs.new_zeros(len(rows), H)
+            peak = inputs.new_full((len(rows), H), -torch.inf)
+        # each prefix's own last patch: its steps up to the prefix's end
+        steps = patch[:, None] * k + torch.arange(k, device=inputs.device)
+        span = (ends - patch * k) + 1  # steps of it in the prefix
+        steps = steps.clamp_max(T - 1)
+        x = inputs[rows[:, None], steps]
+        gaps = dt[rows[:, None], steps]
+        if last is not None:
+            x[torch.arange(len(rows), device=x.device), span - 1] = last.to(x.dtype)
+        x, gaps, _ = patch_sequences(x, gaps, span, k)  # one step: (R, 1, ...)
+        out, state = self.cfc(x, gaps, None, start)
+        h = out[:, 0]
+        count = (patch + 1).to(h.dtype)[:, None]
+        return self.head.combine(
+            _final_state(state), total + h, torch.maximum(peak, h), count
+        )
 
     def _core(self, inputs, dt, lengths):
         """The core's outputs, final state and the lengths in (patched) steps."""

@@ -146,18 +146,22 @@ class Panel:
         )
 
     # -- subsets -------------------------------------------------------------
-    def take(self, indices: ArrayLike) -> Panel:
+    def take(self, indices: ArrayLike, *, lengths: ArrayLike | None = None) -> Panel:
         """Select instances, trimming the padding to their own longest.
 
         Parameters
         ----------
         indices : array-like of int or bool mask
-            Instances to keep, in this order.
+            Instances to keep, in this order (an instance may repeat).
+        lengths : array-like of int or None, default=None
+            Keep only the first ``lengths[k]`` observations of the ``k``-th
+            instance selected (between 1 and its length): the series up to
+            that observation. None keeps them all.
 
         Returns
         -------
         Panel
-            ``n_timepoints`` is ``lengths[indices].max()``.
+            ``n_timepoints`` is the longest length kept.
 
         Examples
         --------
@@ -171,14 +175,29 @@ class Panel:
         if idx.dtype == np.bool_:
             idx = np.flatnonzero(idx)
         idx = idx.astype(np.intp, copy=False)
-        lengths = self.lengths[idx]
-        T = int(lengths.max()) if len(lengths) else 0
+        kept = self.lengths[idx]
+        values, times, mask = self.values, self.times, self.mask
+        if lengths is not None:
+            cut = np.asarray(lengths, dtype=np.int64)
+            if cut.shape != kept.shape or ((cut < 1) | (cut > kept)).any():
+                raise ValueError(
+                    "Panel.take: lengths must hold one int per instance taken, "
+                    "between 1 and that instance's length."
+                )
+            kept = cut
+        T = int(kept.max()) if len(kept) else 0
+        values, times, mask = values[idx, :T], times[idx, :T], mask[idx, :T]
+        if lengths is not None:  # the observations cut off become padding
+            past = np.arange(T) >= kept[:, None]
+            values = np.where(past[:, :, None], np.float32(np.nan), values)
+            times = np.where(past, np.nan, times)
+            mask = mask & ~past[:, :, None]
         ids = None if self.instance_ids is None else self.instance_ids[idx]
         return Panel(
-            values=self.values[idx, :T],
-            times=self.times[idx, :T],
-            mask=self.mask[idx, :T],
-            lengths=lengths,
+            values=values,
+            times=times,
+            mask=mask,
+            lengths=kept,
             channels=self.channels,
             instance_ids=ids,
             time_unit=self.time_unit,
@@ -258,11 +277,7 @@ class Panel:
         n, T, C = self.values.shape
         if n == 0 or T == 0:
             return self
-        real = np.arange(T) < self.lengths[:, None]
-        slot = np.zeros((n, T), dtype=np.int64)
-        with np.errstate(invalid="ignore"):
-            offsets = (self.times - self.times[:, :1]) / float(step)
-        slot[real] = np.rint(offsets[real]).astype(np.int64)
+        slot = self.grid_slots(step)
         lengths = slot.max(axis=1) + 1
         width = int(lengths.max())
         # sums and counts of observed values per (instance, grid point, channel)
@@ -290,6 +305,36 @@ class Panel:
             time_unit=self.time_unit,
             time_kind=self.time_kind,
         )
+
+    def grid_slots(self, step: float) -> np.ndarray:
+        """The grid point :meth:`on_grid` moves each observation to.
+
+        Parameters
+        ----------
+        step : float
+            Grid spacing, in the unit of :attr:`times`.
+
+        Returns
+        -------
+        ndarray of shape (n_instances, n_timepoints), int64
+            The number of the grid point (0 at each instance's first
+            observation) nearest each observation; 0 in the padding.
+            Non-decreasing along each instance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_cfc.panel import to_panel
+        >>> to_panel([np.array([1.0, np.nan, 2.0, 4.0])]).grid_slots(2.0)
+        array([[0, 1, 2]])
+        """
+        n, T = self.times.shape
+        real = np.arange(T) < self.lengths[:, None]
+        slot = np.zeros((n, T), dtype=np.int64)
+        with np.errstate(invalid="ignore"):
+            offsets = (self.times - self.times[:, :1]) / float(step)
+        slot[real] = np.rint(offsets[real]).astype(np.int64)
+        return slot
 
     # -- export --------------------------------------------------------------
     def to_numpy3d(self) -> np.ndarray:

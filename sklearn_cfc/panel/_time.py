@@ -7,7 +7,13 @@ import datetime
 import numpy as np
 import pandas as pd
 
-__all__ = ["TIME_UNITS", "check_time_unit", "format_time", "index_to_float"]
+__all__ = [
+    "TIME_UNITS",
+    "check_time_unit",
+    "float_to_index",
+    "format_time",
+    "index_to_float",
+]
 
 #: Nanoseconds per unit accepted by ``time_unit``.
 TIME_UNITS = {
@@ -136,6 +142,40 @@ def index_to_float(index, unit_ns):
         )
     types = sorted({type(v).__name__ for v in index if not pd.isna(v)})
     raise TypeError(f"timestamps mix kinds ({', '.join(types)})")
+
+
+def float_to_index(times, kind, unit_ns):
+    """Timestamps of the kind the user gave, from their float64 form.
+
+    The inverse of :func:`index_to_float`, to the precision of a float64:
+    datetimes and timedeltas come back to the nearest nanosecond
+    (timezone-aware datetimes in UTC, as the panel keeps no zone), numbers
+    as int64 when every one is a whole number (the step numbers of data
+    without timestamps, say), else as float64.
+
+    Parameters
+    ----------
+    times : ndarray of shape (n,), float64
+    kind : str
+        A kind returned by :func:`index_to_float`.
+    unit_ns : float
+        Nanoseconds per unit of ``times``.
+
+    Returns
+    -------
+    pd.Index
+    """
+    times = np.asarray(times, dtype=np.float64)
+    if kind in (DATETIME, DATETIME_TZ, TIMEDELTA):
+        ns = np.rint(times * unit_ns).astype(np.int64)
+        if kind == TIMEDELTA:
+            return pd.TimedeltaIndex(ns.astype("timedelta64[ns]"))
+        index = pd.DatetimeIndex(ns.astype("datetime64[ns]"))
+        return index.tz_localize("UTC") if kind == DATETIME_TZ else index
+    whole = np.isfinite(times).all() and (np.abs(times) < 2.0**53).all()
+    if whole and (times == np.round(times)).all():
+        return pd.Index(times.astype(np.int64))
+    return pd.Index(times)
 
 
 def format_time(value, kind, unit_ns):

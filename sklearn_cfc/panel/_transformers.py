@@ -39,12 +39,12 @@ from ._encode import (
 
 __all__ = ["ChannelSelector", "PanelResampler", "PanelScaler"]
 
-_LEVELS = ("instance", "time")
+LEVELS = ("instance", "time")
 
 
-def _level_names(X, time_channel):
+def level_names(X, time_channel):
     """Names of the output's index levels: X's own where it has them."""
-    names = list(_LEVELS)
+    names = list(LEVELS)
     if input_format(X) == "pd-multiindex":
         for k, name in enumerate(X.index.names[:2]):
             if name is not None:
@@ -157,7 +157,7 @@ class _PanelTransformer(TransformerMixin, BaseEstimator):
     def _transform(self, panel, X):
         check_channels(panel, self)
         panel, values, mask, channels = self._apply(panel)
-        names = [*_level_names(X, self.time_channel), list(channels)]
+        names = [*level_names(X, self.time_channel), list(channels)]
         return _to_frame(values, mask, panel, names)
 
     def get_feature_names_out(
@@ -316,7 +316,7 @@ class PanelScaler(_PanelTransformer):
         panel = self._panel(X)
         check_channels(panel, self)
         values = panel.values * self.scale_ + self.center_
-        names = [*_level_names(X, self.time_channel), list(panel.channels)]
+        names = [*level_names(X, self.time_channel), list(panel.channels)]
         return _to_frame(values, panel.mask, panel, names)
 
 
