@@ -19,6 +19,7 @@ module, loss and outputs. Everything else lives here:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -59,7 +60,7 @@ from ._skorch import (
 )
 from ._threads import env_threads, network_width, torch_threads
 from .exceptions import DivergenceError, TrainingInterruptedWarning
-from .nn import ACTIVATIONS, MODES, READOUTS, CfCSequenceNetwork
+from .nn import ACTIVATIONS, MODES, READOUTS, CfCSequenceNetwork, PerStepLoss
 from .panel import (
     PanelEncoder,
     bucket_batches,
@@ -68,6 +69,7 @@ from .panel import (
     input_format,
     to_panel,
 )
+from .panel._convert import observation_rows
 from .panel._time import check_time_unit, float_to_index
 from .panel._transformers import LEVELS, level_names
 
@@ -248,13 +250,20 @@ class _CfCBase:
                 **module_params,
                 **{name: params[name] for name in _NETWORK_PARAMS},
             },
-            criterion=self._criterion,
+            criterion=self._loss(),
             train_split=train_split,
             device=self.device_,
             seed=self._seed,
             **{name: params[name] for name in _TRAINING_PARAMS},
             caller=type(self).__name__,
         )
+
+    def _loss(self):
+        """The criterion class the net builds (with ``reduction="none"``)."""
+        criterion = self._criterion
+        if criterion is not None and getattr(self, "_per_step", False):
+            return functools.partial(PerStepLoss, criterion)
+        return criterion
 
     def _continue_with_callbacks(self):
         """Before training continues: the net runs the ``callbacks`` now set.
@@ -492,11 +501,17 @@ class _BaseCfC(
         if not first:
             self._check_continuation(incremental)
         self._check_fit_request(y, first=first, incremental=incremental)
-        panel, y = self._panel_and_y(X, y)
+        panel, y, rows = self._panel_and_y(X, y)
+        self._check_label_kind(rows is not None, first)
         if not first:
             check_channels(panel, self)
-        targets, n_outputs = self._prepare_targets(y, first, classes)
+        if rows is None:
+            targets, n_outputs = self._prepare_targets(y, first, classes)
+        else:
+            targets, n_outputs = self._step_targets(y, rows, first, classes)
         weights = self._sample_weights(sample_weight, targets, len(panel))
+        if rows is not None:  # a series without a label teaches nothing
+            weights[~self._labelled(targets).any(1)] = 0.0
         training = self._training()
         if first:
             self._resolve_early_stopping(targets, incremental)
@@ -511,7 +526,9 @@ class _BaseCfC(
         if first:
             self.net_ = self._new_net(training, dataset, n_outputs)
         epochs_before = 0 if first else len(self.net_.history)
-        stratify = targets if self._stratify and self.early_stopping_ else None
+        stratify = (
+            targets if self._stratified(targets) and self.early_stopping_ else None
+        )
         self._train(dataset, stratify, first=first, epochs=1 if incremental else None)
         self._set_fitted_state(incremental, epochs_before)
         return self
@@ -577,7 +594,18 @@ class _BaseCfC(
             )
 
     def _panel_and_y(self, X, y):
-        """``X`` as a panel, and ``y`` with one entry per instance."""
+        """``X`` as a panel and ``y``, with the rows of ``y`` at each step.
+
+        ``y`` has one entry per instance, or one per observation (see
+        :func:`observation_rows`): then it comes back as one array of its
+        rows, with the row of each step of the panel (``(n, T)``, -1 in the
+        padding); else that is None.
+        """
+        labels = observation_rows(
+            X, y, time_channel=self.time_channel, time_unit=self.time_unit
+        )
+        if labels is not None:
+            return labels
         if not hasattr(y, "iloc"):  # array-likes (but keep pandas' dtypes)
             y = np.asarray(y)
         if input_format(X) == "numpy":
@@ -586,7 +614,67 @@ class _BaseCfC(
             check_y_length(X, y)
         panel = self._to_panel(X)
         check_y_length(panel, y)
-        return panel, y
+        return panel, y, None
+
+    def _check_label_kind(self, per_step, first):
+        """Fix, or hold to, whether the labels are per observation."""
+        if first:
+            if per_step and self.time_grid not in ("auto", None):
+                raise ValueError(
+                    f"time_grid={self.time_grid!r} puts observations that meet "
+                    "at a grid point on one step, but y gives a label per "
+                    "observation. Pass time_grid=None (or 'auto', which uses "
+                    "no grid with labels per observation)."
+                )
+            self._per_step = per_step
+        elif per_step != getattr(self, "_per_step", False):
+            fitted = "one label per observation" if not per_step else "one per series"
+            given = "one per observation" if per_step else "one per series"
+            raise ValueError(
+                f"{type(self).__name__} was fitted with {fitted} in y, and "
+                f"continued training was given {given}. Continue with labels "
+                "of the kind the first fit had, or train anew."
+            )
+
+    @staticmethod
+    def _labelled(targets):
+        """Where per-step targets hold a label: ``(n, T)`` bool."""
+        if targets.dtype.kind == "f":
+            return np.isfinite(targets).reshape(*targets.shape[:2], -1).all(-1)
+        return targets >= 0
+
+    def _step_targets(self, y, rows, first, classes):
+        """Per-step targets from the rows of ``y`` (see :meth:`_panel_and_y`).
+
+        The labelled rows (those not all missing) go through
+        ``_prepare_targets`` like labels per series; the result is laid out
+        per step, ``(n, T)`` class codes (-100 where unlabelled) or ``(n, T,
+        n_outputs)`` floats (NaN where unlabelled).
+        """
+        missing = pd.isna(y)
+        if missing.ndim > 1:
+            missing = missing.all(axis=tuple(range(1, missing.ndim)))
+        labelled = np.flatnonzero(~missing)
+        if not len(labelled):
+            raise ValueError(
+                "y gives one label per observation, but every one is missing "
+                "(NaN): there is nothing to learn from."
+            )
+        known, n_outputs = self._prepare_targets(y[labelled], first, classes)
+        if known.dtype.kind == "f":
+            per_row = np.full((len(y), *known.shape[1:]), np.nan, known.dtype)
+            fill = np.nan
+        else:
+            per_row = np.full(len(y), -100, known.dtype)
+            fill = -100
+        per_row[labelled] = known
+        targets = per_row[np.maximum(rows, 0)]
+        targets[rows < 0] = fill
+        return targets, n_outputs
+
+    def _stratified(self, targets):
+        """Whether the validation split is stratified by ``targets``' labels."""
+        return self._stratify and np.ndim(targets) == 1
 
     def _sample_weights(self, sample_weight, targets, n):
         """Per-instance weights of the loss: given ones times class weights.
@@ -662,7 +750,7 @@ class _BaseCfC(
             f"training instance{'s' * (n != 1)} is {n_valid} for validation, "
             f"leaving {n_train} to train on"
         )
-        if not self._stratify:
+        if not self._stratified(targets):
             if n_train < 1:
                 return (
                     f"{split}. Set early_stopping=False, or give at least 2 instances."
@@ -700,7 +788,10 @@ class _BaseCfC(
             )
 
     def _new_encoder(self):
-        return PanelEncoder(**{name: getattr(self, name) for name in _ENCODER_PARAMS})
+        params = {name: getattr(self, name) for name in _ENCODER_PARAMS}
+        if self._per_step:  # one step per observation: one per label
+            params["time_grid"] = None
+        return PanelEncoder(**params)
 
     def _new_net(self, training, dataset, n_outputs):
         """A new net for the encoded ``dataset``; records the settings it has."""
@@ -708,7 +799,7 @@ class _BaseCfC(
         if self.early_stopping_:
             train_split = ValidSplit(
                 self.validation_fraction,
-                stratified=self._stratify,
+                stratified=self._stratified(dataset.y),
                 random_state=self._seed,
             )
         n_inputs = dataset.data.inputs.shape[-1]
@@ -719,6 +810,7 @@ class _BaseCfC(
                 n_outputs=n_outputs,
                 readout=self.readout,
                 patch_length=self.patch_length_,
+                per_step=self._per_step,
             ),
             train_split=train_split,
         )
@@ -840,6 +932,11 @@ class _BaseCfC(
                     torch.from_numpy(batch.dt).to(net.device),
                     torch.from_numpy(batch.lengths).to(net.device),
                 )
+                if getattr(module, "per_step", False) and not features:
+                    # a network that predicts at every step: its prediction
+                    # for a series is the one after its last step
+                    last = torch.from_numpy(batch.lengths - 1).to(y.device)
+                    y = y[torch.arange(len(y), device=y.device), last]
                 y = y.cpu().numpy()
                 if out is None:
                     shape = (len(panel), *y.shape[1:])

@@ -398,8 +398,17 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
             accepts: numpy ``(n_instances, n_channels, n_timepoints)``, a
             list of per-instance DataFrames indexed by time, a
             ``(instance, time)`` MultiIndex DataFrame, ...
-        y : array-like of shape (n_instances,)
+        y : array-like of shape (n_instances,), Series or list of arrays
             Class labels: numbers, or strings (not a mix of both).
+            Or one label per observation (sequence labelling): a Series
+            with the same (instance, time) index as a MultiIndex
+            ``X``, or a list of arrays, one entry per row of each DataFrame
+            of a list ``X``; missing values (NaN, None) mark rows without
+            one. The network then learns from every labelled step (one step
+            per observation: ``time_grid`` "auto" uses no grid, a number is
+            refused), :meth:`staged_predict` predicts at every
+            observation, and :meth:`predict` after each series' last one.
+            See :ref:`over-time`.
         sample_weight : array-like of shape (n_instances,), default=None
             Per-instance weights in the loss.
 
@@ -424,8 +433,9 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         ----------
         X : array-like, list of DataFrames or DataFrame
             The series (see :meth:`fit`).
-        y : array-like of shape (n_instances,)
-            Class labels, all among ``classes``.
+        y : array-like of shape (n_instances,), Series or list of arrays
+            Class labels, all among ``classes``; per observation if the
+            first fit had them so (see :meth:`fit`).
         classes : array-like of shape (n_classes,), default=None
             Every class that will ever be seen; required on the first call.
         sample_weight : array-like of shape (n_instances,), default=None
@@ -445,6 +455,7 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _prepare_targets(self, y, first, classes=None):
+        _check_label_types(y, "y")  # the labels per observation, too
         y = column_or_1d(y, warn=True)
         if y.dtype.kind == "O":  # pd.NA, None: numpy's NaN is sklearn's check
             missing = np.flatnonzero(pd.isna(y))
@@ -485,6 +496,12 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
     def _target_sample_weight(self, codes):
         if self.class_weight is None:
             return None
+        if codes.ndim > 1:
+            raise ValueError(
+                "class_weight weighs each series by its class, but y gives a "
+                "label per observation. Pass class_weight=None (and, to weigh "
+                "series, sample_weight)."
+            )
         if isinstance(self.class_weight, dict):
             known = set(self.classes_.tolist())
             unknown = [c for c in self.class_weight if c not in known]
@@ -671,7 +688,9 @@ def _check_label_types(labels, name):
     text = [i for i, v in enumerate(flat) if isinstance(v, (str, bytes))]
     if not text or len(text) == len(flat):
         return
-    number = next((i for i, v in enumerate(flat) if isinstance(v, Number)), None)
+    number = next(  # a missing label (NaN) is not a number here
+        (i for i, v in enumerate(flat) if isinstance(v, Number) and v == v), None
+    )
     if number is None:
         return  # other objects: check_classification_targets' business
     s, n = (_py(flat[i]) for i in (text[0], number))

@@ -389,8 +389,18 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
             accepts: numpy ``(n_instances, n_channels, n_timepoints)``, a
             list of per-instance DataFrames indexed by time, a
             ``(instance, time)`` MultiIndex DataFrame, ...
-        y : array-like of shape (n_instances,) or (n_instances, n_outputs)
-            Targets.
+        y : array-like of shape (n_instances,) or (n_instances, n_outputs), \
+Series, DataFrame or list of arrays
+            Targets. Or targets per observation (sequence labelling): a
+            Series (a DataFrame for several targets) with the same
+            (instance, time) index as a MultiIndex ``X``, or a list of
+            arrays, one entry (row) per row of each DataFrame of a list
+            ``X``; missing values (NaN) mark rows without one. The network
+            then learns from every labelled step (one step per observation:
+            ``time_grid`` "auto" uses no grid, a number is refused),
+            :meth:`staged_predict` predicts at every observation, and
+            :meth:`predict` after each series' last one.
+            See :ref:`over-time`.
         sample_weight : array-like of shape (n_instances,), default=None
             Per-instance weights in the loss.
 
@@ -412,8 +422,10 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         ----------
         X : array-like, list of DataFrames or DataFrame
             The series (see :meth:`fit`).
-        y : array-like of shape (n_instances,) or (n_instances, n_outputs)
-            Targets.
+        y : array-like of shape (n_instances,) or (n_instances, n_outputs), \
+Series, DataFrame or list of arrays
+            Targets; per observation if the first fit had them so (see
+            :meth:`fit`).
         sample_weight : array-like of shape (n_instances,), default=None
             Per-instance weights in the loss.
 

@@ -4,7 +4,8 @@
 elapsed since the previous one; :class:`CfC` runs it over batches of
 irregularly timed, variable-length sequences with a fused loop. Heads turn
 its outputs into predictions (:class:`LinearHead`, :class:`GaussianHead`,
-with the loss :class:`MaskedGaussianNLLLoss`), and
+with the loss :class:`MaskedGaussianNLLLoss`; :class:`PerStepLoss` for
+a label per step), and
 :class:`CfCSequenceNetwork` and :class:`CfCForecastNetwork` put core and
 head together. This subpackage imports torch only, never scikit-learn,
 skorch or pandas.
@@ -21,6 +22,7 @@ from ._heads import (
     GaussianHead,
     LinearHead,
     MaskedGaussianNLLLoss,
+    PerStepLoss,
 )
 from ._patch import patch_sequences, patched_size
 
@@ -40,6 +42,7 @@ __all__ = [
     "GaussianHead",
     "LinearHead",
     "MaskedGaussianNLLLoss",
+    "PerStepLoss",
     "patch_sequences",
     "patched_size",
 ]

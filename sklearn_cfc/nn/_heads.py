@@ -45,6 +45,7 @@ __all__ = [
     "GaussianHead",
     "LinearHead",
     "MaskedGaussianNLLLoss",
+    "PerStepLoss",
 ]
 
 #: The readouts :class:`LinearHead` offers: what of the CfC's outputs it maps.
@@ -317,6 +318,79 @@ class MaskedGaussianNLLLoss(nn.Module):
         return loss.mean() if self.reduction == "mean" else loss
 
 
+class PerStepLoss(nn.Module):
+    """A loss per step, averaged over each sequence's labelled steps.
+
+    For outputs at every step (:class:`CfCSequenceNetwork` with
+    ``per_step=True``) and a label per step, of which some are missing:
+    class labels -100 (``ignore_index`` of
+    :class:`torch.nn.CrossEntropyLoss`) or float targets NaN. A sequence
+    without a labelled step counts 0.
+
+    Parameters
+    ----------
+    loss : type of torch.nn.Module, default=torch.nn.CrossEntropyLoss
+        The loss of one step, built with ``reduction="none"``: one taking
+        class scores and int64 labels, such as
+        :class:`~torch.nn.CrossEntropyLoss`, or one comparing outputs with
+        float targets elementwise, such as :class:`~torch.nn.MSELoss`.
+    reduction : {"none", "mean"}, default="none"
+        "none" returns one loss per sequence, "mean" their mean.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_cfc.nn import PerStepLoss
+    >>> scores = torch.zeros(1, 3, 2)  # two classes, equally likely
+    >>> labels = torch.tensor([[1, -100, 0]])  # the middle step has none
+    >>> PerStepLoss()(scores, labels)  # log 2
+    tensor([0.6931])
+    >>> targets = torch.tensor([[[2.0], [float("nan")]]])  # the second: none
+    >>> PerStepLoss(torch.nn.MSELoss)(torch.zeros(1, 2, 1), targets)
+    tensor([4.])
+    """
+
+    def __init__(
+        self,
+        loss: type[nn.Module] = nn.CrossEntropyLoss,
+        reduction: Literal["none", "mean"] = "none",
+    ) -> None:
+        super().__init__()
+        if reduction not in ("none", "mean"):
+            raise ValueError(
+                f"PerStepLoss: reduction must be 'none' or 'mean', got {reduction!r}."
+            )
+        self.loss = loss(reduction="none")
+        self.reduction = reduction
+
+    def forward(self, pred: Tensor, target: Tensor) -> Tensor:
+        """The loss of each sequence.
+
+        Parameters
+        ----------
+        pred : Tensor of shape (B, T, D)
+            Outputs at every step.
+        target : Tensor of shape (B, T') (class labels) or (B, T', D) with T' >= T
+            Steps from ``T`` on are ignored.
+
+        Returns
+        -------
+        Tensor of shape (B,), or a scalar with ``reduction="mean"``
+        """
+        B, T = pred.shape[:2]
+        target = target[:, :T]
+        if target.is_floating_point():
+            labelled = torch.isfinite(target)
+            each = self.loss(pred, torch.where(labelled, target, pred.detach()))
+        else:
+            labelled = target != -100
+            each = self.loss(pred.reshape(B * T, -1), target.reshape(B * T))
+            each = each.reshape(B, T)
+        each = torch.where(labelled, each, 0.0).reshape(B, -1)
+        loss = each.sum(1) / labelled.reshape(B, -1).sum(1).clamp_min(1)
+        return loss.mean() if self.reduction == "mean" else loss
+
+
 class CfCSequenceNetwork(nn.Module):
     """The CfC core followed by a :class:`LinearHead`.
 
@@ -333,6 +407,10 @@ class CfCSequenceNetwork(nn.Module):
     patch_length : int, default=1
         Consecutive observations the core reads as one step (see
         :func:`patch_sequences`); the readout pools over patches.
+    per_step : bool, default=False
+        Whether :meth:`forward` gives an output after every step (that of
+        the sequence cut there, see :meth:`forward_prefixes`), shape
+        ``(B, T, D)``, to learn from a label per step.
     **cfc_params
         Further arguments of :class:`CfC` (``mode``, ``backbone_units``, ...).
 
@@ -364,6 +442,7 @@ class CfCSequenceNetwork(nn.Module):
         *,
         readout: Readout = "last",
         patch_length: int = 1,
+        per_step: bool = False,
         **cfc_params: Any,
     ) -> None:
         super().__init__()
@@ -373,6 +452,7 @@ class CfCSequenceNetwork(nn.Module):
                 f"{patch_length!r}."
             )
         self.patch_length = patch_length
+        self.per_step = per_step
         self.cfc = CfC(patched_size(n_inputs, patch_length), units, **cfc_params)
         self.head = LinearHead(units, n_outputs, readout=readout)
 
@@ -398,8 +478,15 @@ class CfCSequenceNetwork(nn.Module):
 
         Returns
         -------
-        Tensor of shape (B, D)
+        Tensor of shape (B, D), or (B, T, D) with ``per_step``
+            With ``per_step``, the outputs at padded steps are those of
+            zero inputs there.
         """
+        if self.per_step:
+            B, T = inputs.shape[:2]
+            rows = torch.arange(B, device=inputs.device).repeat_interleave(T)
+            ends = torch.arange(T, device=inputs.device).repeat(B)
+            return self.forward_prefixes(inputs, dt, rows, ends).reshape(B, T, -1)
         return self.head(*self._core(inputs, dt, lengths))
 
     def features(
@@ -484,39 +571,57 @@ class CfCSequenceNetwork(nn.Module):
             dt = inputs.new_full((B, T), 1.0 if dt is None else dt)
         k = self.patch_length
         patch = torch.div(ends, k, rounding_mode="floor")  # the prefix's last
-        # The state after every whole patch before the last one of some
-        # prefix, one patch at a time: with mixed memory the memory cell is
-        # part of the state, and only a step returns it.
         patches, patch_dt, _ = patch_sequences(inputs, dt, None, k)
-        n_before = int(patch.max()) if len(patch) else 0
-        state = None
-        outs, states = [], []
-        for j in range(n_before):
-            out, state = self.cfc(
-                patches[:, j : j + 1], patch_dt[:, j : j + 1], None, state
-            )
-            outs.append(out[:, 0])
-            states.append(state)
         H = self.cfc.units
-        before = patch - 1  # the last whole patch before each prefix's own
-        has = (before >= 0)[:, None]
-        at = before.clamp_min(0)
+        last_patch = int(patch.max()) + 1 if len(patch) else 0
+        # Each prefix ends in a patch of its own: the whole patches before it
+        # are shared with its sequence, its own (cut short, or with other
+        # last inputs) is one more step from the state before it. Where
+        # every prefix ends a whole step of its sequence as it is (one
+        # observation per step, its own inputs), that step is shared too.
+        own_step = k > 1 or last is not None
+        n_shared = last_patch - 1 if own_step else last_patch
         start: State | None = None
-        if n_before:
-            seen = torch.stack(outs, 1)  # (B, n_before, H)
+        if n_shared <= 0:
+            seen = inputs.new_zeros(B, 0, H)
+        elif own_step and self.cfc.mixed_memory:
+            # the memory cell is part of the state before a prefix's own
+            # step, and only a step returns it: one patch at a time
+            outs, states = [], []
+            for j in range(n_shared):
+                out, state = self.cfc(
+                    patches[:, j : j + 1], patch_dt[:, j : j + 1], None, start
+                )
+                outs.append(out[:, 0])
+                states.append(state)
+                start = state
+            seen = torch.stack(outs, 1)
+        else:
+            seen, _ = self.cfc(patches[:, :n_shared], patch_dt[:, :n_shared])
+        before = patch - 1 if own_step else patch  # shared steps it reads
+        has = (before >= 0)[:, None]
+        at = before.clamp(0, max(n_shared - 1, 0))
+        if n_shared > 0:
             total = torch.where(has, seen.cumsum(1)[rows, at], 0.0)
             peak = torch.where(has, seen.cummax(1).values[rows, at], -torch.inf)
-            if isinstance(state, tuple):  # mixed memory: (h, c)
+        else:
+            total = inputs.new_zeros(len(rows), H)
+            peak = inputs.new_full((len(rows), H), -torch.inf)
+        if not own_step:  # the prefix's last step is its sequence's
+            h = seen[rows, patch]
+            count = (patch + 1).to(h.dtype)[:, None]
+            return self.head.combine(h, total, peak, count)
+        if n_shared > 0:
+            if self.cfc.mixed_memory:
                 h0, c0 = (
                     torch.where(has, torch.stack(part, 1)[rows, at], 0.0)
                     for part in zip(*states, strict=True)
                 )
                 start = (h0, c0)
             else:
-                start = torch.where(has, torch.stack(states, 1)[rows, at], 0.0)
+                start = torch.where(has, seen[rows, at], 0.0)
         else:
-            total = inputs.new_zeros(len(rows), H)
-            peak = inputs.new_full((len(rows), H), -torch.inf)
+            start = None
         # each prefix's own last patch: its steps up to the prefix's end
         steps = patch[:, None] * k + torch.arange(k, device=inputs.device)
         span = (ends - patch * k) + 1  # steps of it in the prefix

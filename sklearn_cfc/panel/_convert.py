@@ -1065,3 +1065,161 @@ def check_y_length(X: PanelLike, y: ArrayLike | None) -> ArrayLike | None:
             )
         raise ValueError(message)
     return y
+
+
+# the two channels that carry each row's number through to_panel (float32
+# holds whole numbers exactly up to 2**24: a high and a low part)
+_ROW_CHANNELS = ("__sklearn_cfc_row_high__", "__sklearn_cfc_row_low__")
+_ROW_BASE = 2**24
+
+
+def _per_observation(X, y):
+    """Whether ``y`` gives a label per observation of ``X`` (see
+    :func:`observation_rows`)."""
+    fmt = input_format(X)
+    if fmt == "pd-multiindex":
+        return isinstance(y, (pd.Series, pd.DataFrame)) and isinstance(
+            y.index, pd.MultiIndex
+        )
+    if fmt == "df-list" and isinstance(y, (list, tuple)) and len(y):
+        return all(np.ndim(entry) >= 1 for entry in y)
+    return False
+
+
+def observation_rows(
+    X: Any,
+    y: Any,
+    *,
+    time_channel: Hashable | None = None,
+    time_unit: TimeUnitLike = "s",
+) -> tuple[Panel, np.ndarray, np.ndarray] | None:
+    """Align labels given per observation with the steps of ``X``'s panel.
+
+    ``y`` labels the observations of ``X`` when ``X`` is a ``pd-multiindex``
+    DataFrame and ``y`` a Series or DataFrame with the same (instance, time)
+    index, or ``X`` a list of DataFrames and ``y`` a list of as many arrays,
+    one entry per row of each frame. Missing labels (NaN, None) mark rows
+    without one.
+
+    Parameters
+    ----------
+    X : pd-multiindex DataFrame or list of DataFrames
+    y : pd.Series, pd.DataFrame or list of array-like
+    time_channel, time_unit
+        As for :func:`to_panel`.
+
+    Returns
+    -------
+    None, when ``y`` has one entry per instance rather than per observation;
+    else
+    panel : Panel
+        ``to_panel(X)``.
+    labels : ndarray of shape (n_rows, ...)
+        The rows of ``y``, in the order of ``X``'s rows.
+    rows : ndarray of shape (n_instances, n_timepoints), int64
+        The row of ``labels`` of each step of ``panel``; -1 in the padding.
+
+    Raises
+    ------
+    ValueError
+        When ``y``'s index or lengths differ from ``X``'s, or a label sits on
+        a row of ``X`` without any observed value (no step of the panel),
+        naming the instance.
+    """
+    if not _per_observation(X, y):
+        return None
+    if isinstance(X, pd.DataFrame):
+        if not y.index.equals(X.index):
+            if len(y) != len(X):
+                where = f"{len(y)} rows where X has {len(X)}"
+            else:
+                k = int(np.argmax(y.index != X.index))
+                where = f"row {k} is {y.index[k]!r} in y but {X.index[k]!r} in X"
+            raise ValueError(
+                "y is indexed by (instance, time), a label per observation, "
+                f"but its index differs from X's: {where}. Give y the index of "
+                "X (the same rows in the same order)."
+            )
+        labels = y.to_numpy()
+        frames = [X]
+
+        def name(k):
+            instance, time = X.index[k]
+            return f"instance {_py(instance)!r} at time {_py(time)!r}"
+
+    else:
+        if len(y) != len(X):
+            raise ValueError(
+                f"y is a list of {len(y)} arrays of labels per observation, but "
+                f"X holds {len(X)} instances; they must match."
+            )
+        for i, (frame, entry) in enumerate(zip(X, y, strict=True)):
+            if len(entry) != len(frame):
+                raise ValueError(
+                    f"y[{i}] has {len(entry)} labels, but instance {i} of X "
+                    f"has {len(frame)} rows; give one label per row (NaN for "
+                    "none)."
+                )
+        entries = [np.asarray(entry) for entry in y]
+        # numpy would turn numbers among strings into strings: keep them
+        text = {entry.dtype.kind in "USO" for entry in entries}
+        mixed = len(text) > 1
+        labels = np.concatenate(entries, dtype=object if mixed else None)
+        frames = list(X)
+        starts = np.cumsum([0] + [len(frame) for frame in frames])
+
+        def name(k):
+            i = int(np.searchsorted(starts, k, side="right") - 1)
+            r = k - starts[i]
+            return f"instance {i} at row {r} (time {_py(frames[i].index[r])!r})"
+
+    # carry each row's number through the conversion, on the rows where X
+    # observes something (the others are no step of the panel)
+    number = 0
+    tagged = []
+    for frame in frames:
+        values = frame.drop(columns=time_channel) if time_channel is not None else frame
+        observed = values.notna().to_numpy().any(axis=1)
+        row = np.arange(number, number + len(frame), dtype=np.float64)
+        row[~observed] = np.nan
+        number += len(frame)
+        tagged.append(
+            frame.assign(
+                **{
+                    _ROW_CHANNELS[0]: np.floor(row / _ROW_BASE),
+                    _ROW_CHANNELS[1]: np.mod(row, _ROW_BASE),
+                }
+            )
+        )
+    missing = pd.isna(labels)
+    if missing.ndim > 1:
+        missing = missing.all(axis=tuple(range(1, missing.ndim)))
+    on_step = np.concatenate(
+        [np.isfinite(frame[_ROW_CHANNELS[1]].to_numpy()) for frame in tagged]
+    )
+    stray = np.flatnonzero(~missing & ~on_step)
+    if len(stray):
+        raise ValueError(
+            f"y labels {name(int(stray[0]))}, where X observes no channel: a label "
+            "needs an observation to go with. Mark it missing (NaN), or give X "
+            "a value there."
+        )
+    full = to_panel(
+        tagged[0] if isinstance(X, pd.DataFrame) else tagged,
+        time_channel=time_channel,
+        time_unit=time_unit,
+    )
+    C = full.n_channels - 2
+    row = np.nan_to_num(full.values[:, :, C:], nan=-1.0).astype(np.int64)
+    rows = np.where(full.mask[:, :, C], row[:, :, 0] * _ROW_BASE + row[:, :, 1], -1)
+    panel = Panel(
+        values=full.values[:, :, :C],
+        times=full.times,
+        mask=full.mask[:, :, :C],
+        lengths=full.lengths,
+        channels=full.channels[:C],
+        instance_ids=full.instance_ids,
+        time_unit=full.time_unit,
+        time_kind=full.time_kind,
+    )
+    return panel, labels, rows
