@@ -4,6 +4,7 @@ Building the gallery runs every ``examples/plot_*.py``, so this is also the
 test that the examples work.
 """
 
+import doctest
 import os
 import re
 import subprocess
@@ -119,6 +120,25 @@ def test_document_code_runs_and_prints(name, capsys, monkeypatch):
         exec(compile(code, where, "exec"), namespace)
         printed = capsys.readouterr().out
         assert printed.strip(), f"{where} prints nothing: print what it computes"
+
+
+# ------------------------------------------------------- doctests of the guide
+# pages that show a session (">>>" lines) rather than code blocks
+GUIDE_SESSIONS = sorted(
+    page.relative_to(ROOT).as_posix()
+    for page in (DOCS / "user_guide").glob("*.rst")
+    if ">>>" in page.read_text()
+)
+
+
+@pytest.mark.parametrize("name", GUIDE_SESSIONS)
+def test_user_guide_sessions_run(name):
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    result = doctest.testfile(
+        str(ROOT / name), module_relative=False, optionflags=flags
+    )
+    assert result.attempted, name
+    assert not result.failed, f"{name}: {result.failed} failed (see the output)"
 
 
 # ------------------------------------------------------- python -m sklearn_cfc
