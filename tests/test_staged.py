@@ -266,3 +266,18 @@ def test_channel_count_differs_from_fit(numpy_clf):
 def test_empty_iterator(numpy_clf):
     with pytest.raises(ValueError, match="empty iterator"):
         numpy_clf.staged_predict(iter([]))
+
+
+def test_forward_prefixes_refuses_bad_prefixes():
+    net = CfCSequenceNetwork(3, 2, units=4).eval()
+    x = torch.randn(2, 5, 3)
+    with pytest.raises(ValueError, match="ends in \\[0, 5\\)"):
+        net.forward_prefixes(x, None, torch.tensor([0]), torch.tensor([5]))
+    with pytest.raises(ValueError, match="rows must lie in"):
+        net.forward_prefixes(x, None, torch.tensor([2]), torch.tensor([0]))
+    with pytest.raises(ValueError, match="1D of one length"):
+        net.forward_prefixes(x, None, torch.tensor([0, 1]), torch.tensor([0]))
+    with pytest.raises(ValueError, match=r"last must have shape \(1, 3\)"):
+        net.forward_prefixes(
+            x, None, torch.tensor([0]), torch.tensor([1]), torch.zeros(1, 2)
+        )

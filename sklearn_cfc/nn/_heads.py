@@ -486,7 +486,8 @@ class CfCSequenceNetwork(nn.Module):
             B, T = inputs.shape[:2]
             rows = torch.arange(B, device=inputs.device).repeat_interleave(T)
             ends = torch.arange(T, device=inputs.device).repeat(B)
-            return self.forward_prefixes(inputs, dt, rows, ends).reshape(B, T, -1)
+            readout = self._prefix_readout(inputs, dt, rows, ends, None)
+            return self.head.linear(readout).reshape(B, T, -1)
         return self.head(*self._core(inputs, dt, lengths))
 
     def features(
@@ -562,6 +563,27 @@ class CfCSequenceNetwork(nn.Module):
         >>> torch.allclose(every, each, atol=1e-6)
         True
         """
+        B, T, C = inputs.shape
+        if rows.shape != ends.shape or rows.dim() != 1:
+            raise ValueError(
+                "CfCSequenceNetwork.forward_prefixes: rows and ends must be 1D "
+                f"of one length; got shapes {tuple(rows.shape)} and "
+                f"{tuple(ends.shape)}."
+            )
+        if len(rows) and not (
+            0 <= int(rows.min()) <= int(rows.max()) < B
+            and 0 <= int(ends.min()) <= int(ends.max()) < T
+        ):
+            raise ValueError(
+                "CfCSequenceNetwork.forward_prefixes: rows must lie in [0, "
+                f"{B}) and ends in [0, {T}) for inputs of shape {(B, T, C)}."
+            )
+        if last is not None and tuple(last.shape) != (len(rows), C):
+            raise ValueError(
+                "CfCSequenceNetwork.forward_prefixes: last must have shape "
+                f"{(len(rows), C)}, one row of inputs per prefix; got "
+                f"{tuple(last.shape)}."
+            )
         return self.head.linear(self._prefix_readout(inputs, dt, rows, ends, last))
 
     def _prefix_readout(self, inputs, dt, rows, ends, last):
