@@ -28,6 +28,8 @@ PUBLIC_MODULES = [
     "sklearn_cfc.nn",
     "sklearn_cfc.datasets",
     "sklearn_cfc.exceptions",
+    "sklearn_cfc.export",
+    "sklearn_cfc.inspection",
 ]
 # what is not a parameter that needs a hint
 UNANNOTATED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
