@@ -705,7 +705,12 @@ class _BaseCfC(
 
     def _resolve_patch_length(self, panel):
         """Fix ``patch_length_`` for a new network."""
-        if self.patch_length == "auto":
+        if self.patch_length == "auto" and self._per_step:
+            # a label per observation: one observation per step, so that
+            # each label's output comes from a step of its own (as without
+            # a time grid), not from a patch cut short
+            self.patch_length_ = 1
+        elif self.patch_length == "auto":
             # long, densely observed series: patches; sparse records (a few
             # of many channels at a time, as in health records): one
             # observation per step, each informative on its own. The steps

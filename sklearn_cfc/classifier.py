@@ -89,8 +89,9 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         take about 32 steps of the recurrence: faster, and easier to train;
         but 1 where fewer than half of the channels are observed at a step
         on average (sparse records such as PhysioNet's, where patches cost
-        0.02-0.03 ROC AUC on validation). The value used is
-        ``patch_length_``.
+        0.02-0.03 ROC AUC on validation), and 1 with a label per
+        observation (each label's output from a step of its own). The
+        value used is ``patch_length_``.
     max_epochs : int, default=100
         Maximum number of passes over the training data.
     batch_size : int, default=32
@@ -406,8 +407,9 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
             of a list ``X``; missing values (NaN, None) mark rows without
             one. The network then learns from every labelled step (one step
             per observation: ``time_grid`` "auto" uses no grid, a number is
-            refused), :meth:`staged_predict` predicts at every
-            observation, and :meth:`predict` after each series' last one.
+            refused, and ``patch_length`` "auto" is 1),
+            :meth:`staged_predict` predicts at every observation, and
+            :meth:`predict` after each series' last one.
             See :ref:`over-time`.
         sample_weight : array-like of shape (n_instances,), default=None
             Per-instance weights in the loss.

@@ -51,6 +51,7 @@ def test_classifier_learns_every_labelled_step(labelled):
     clf, _, _ = labelled
     assert clf.net_.module_.per_step
     assert clf.encoder_.time_grid_ is None  # one step per observation
+    assert clf.patch_length_ == 1
     frames, labels = _streams(1, n=10, hidden=0.0)
     truth = _observed(frames, labels)
     known = pd.notna(truth)
@@ -165,3 +166,14 @@ def test_mixed_string_and_number_labels_are_refused():
     labels[3] = np.where(pd.isna(labels[3]), np.nan, 1.0)
     with pytest.raises(ValueError, match="Mix of label input types"):
         CfCClassifier(max_epochs=1).fit(frames, labels)
+
+
+def test_long_dense_streams_keep_one_observation_per_step():
+    # series long and dense enough for patches with labels per series
+    rng = np.random.default_rng(11)
+    frames = [pd.DataFrame(rng.normal(size=(200, 2))) for _ in range(6)]
+    labels = [np.where(f[0].to_numpy() > 0, 1.0, 0.0) for f in frames]
+    whole = CfCClassifier(max_epochs=1).fit(frames, [0, 1] * 3)
+    assert whole.patch_length_ > 1
+    steps = CfCClassifier(max_epochs=1).fit(frames, labels)
+    assert steps.patch_length_ == 1
