@@ -24,9 +24,5 @@ def test_version_is_exposed():
     assert re.match(r"\d+\.\d+", sklearn_cfc.__version__)
 
 
-def test_readme_python_snippets_run():
-    text = (ROOT / "README.md").read_text()
-    snippets = re.findall(r"^```python\n(.*?)\n```", text, flags=re.M | re.S)
-    assert snippets
-    for code in snippets:
-        exec(compile(code, "README.md", "exec"), {})
+# The README's python blocks run in tests/test_docs.py
+# (test_document_code_runs_and_prints), continuations included.
