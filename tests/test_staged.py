@@ -281,3 +281,35 @@ def test_forward_prefixes_refuses_bad_prefixes():
         net.forward_prefixes(
             x, None, torch.tensor([0]), torch.tensor([1]), torch.zeros(1, 2)
         )
+
+
+def test_every_input_format_gives_the_same_rows(numpy_clf):
+    """The rows depend on the series, not on the container they come in."""
+    from sktime.datatypes import convert_to
+
+    from sklearn_cfc.panel import input_format, to_panel
+
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(4, 2, 9))
+    X[rng.random(X.shape) < 0.3] = np.nan
+    X[:, :, 0] = 0.5  # a first observation in every channel (nested_univ)
+    panel = to_panel(X)
+    formats = {
+        "numpy": X,
+        "Panel": panel,
+        "np-list": list(X),  # (channels, time) each
+        "df-list": panel.to_frames(),
+        "pd-multiindex": panel.to_multiindex(),
+        "nested_univ": convert_to(X, to_type="nested_univ"),
+    }
+    reference = numpy_clf.staged_predict_proba(X)
+    for name, data in formats.items():
+        assert input_format(data) == name
+        staged = numpy_clf.staged_predict_proba(data)
+        np.testing.assert_allclose(
+            staged.to_numpy(), reference.to_numpy(), atol=ATOL, err_msg=name
+        )
+        times = staged.index.get_level_values(1).to_numpy(dtype=float)
+        np.testing.assert_array_equal(
+            times, reference.index.get_level_values(1), err_msg=name
+        )
