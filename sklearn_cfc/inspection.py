@@ -296,10 +296,12 @@ def _target(
         if target is None:
             fixed = 1 if len(classes) == 2 else None  # the positive class
         else:
+            # compared one by one: numpy warns when comparing an array of
+            # numbers with a string
             found = (
-                np.flatnonzero(classes == target)
+                [k for k, c in enumerate(classes.tolist()) if c == target]
                 if _scalar(target)
-                else np.empty(0, np.intp)
+                else []
             )
             if len(found) != 1:
                 raise ValueError(
