@@ -914,6 +914,24 @@ class _BaseCfC(
         check_channels(panel, self)
         return panel
 
+    def _encoded_batches(self, panel, batch_size=_PREDICT_BATCH):
+        """The panel in batches of similar lengths, encoded for the network.
+
+        Yields ``(idx, part, encoded, tensors)``: the instances' positions
+        in ``panel``, the sub-panel, its :class:`EncodedPanel` and its
+        ``(inputs, dt, lengths)`` as tensors on the network's device.
+        """
+        device = self.net_.device
+        for idx in bucket_batches(panel.lengths, batch_size):
+            part = panel.take(idx)
+            encoded = self.encoder_.transform(part)
+            tensors = (
+                torch.from_numpy(encoded.inputs).to(device),
+                torch.from_numpy(encoded.dt).to(device),
+                torch.from_numpy(encoded.lengths).to(device),
+            )
+            yield idx, part, encoded, tensors
+
     def _forward_panel(self, panel, *, features=False):
         """Network outputs of one panel, batch by batch of similar lengths.
 
@@ -921,28 +939,22 @@ class _BaseCfC(
         (``(B, T, ...)`` per batch) give ``(n_instances, n_timepoints, ...)``,
         NaN after each instance's last step. ``features=True`` runs the
         module's ``features`` instead of the module: what its last linear
-        layer reads.
+        layer reads. A network trained on a label per step gives its output
+        after each series' last step (:meth:`CfCSequenceNetwork.
+        sequence_outputs`).
         """
         net = self.net_
         module = net.module_
         module.eval()
-        run = module.features if features else module
+        if features:
+            run = module.features
+        else:  # modules pickled before sequence_outputs: forward
+            run = getattr(module, "sequence_outputs", module)
         out = None
         work = min(len(panel), _PREDICT_BATCH) * network_width(self)
         with torch.no_grad(), torch_threads(work, net.device):
-            for idx in bucket_batches(panel.lengths, _PREDICT_BATCH):
-                batch = self.encoder_.transform(panel.take(idx))
-                y = run(
-                    torch.from_numpy(batch.inputs).to(net.device),
-                    torch.from_numpy(batch.dt).to(net.device),
-                    torch.from_numpy(batch.lengths).to(net.device),
-                )
-                if getattr(module, "per_step", False) and not features:
-                    # a network that predicts at every step: its prediction
-                    # for a series is the one after its last step
-                    last = torch.from_numpy(batch.lengths - 1).to(y.device)
-                    y = y[torch.arange(len(y), device=y.device), last]
-                y = y.cpu().numpy()
+            for idx, _, _, tensors in self._encoded_batches(panel):
+                y = run(*tensors).cpu().numpy()
                 if out is None:
                     shape = (len(panel), *y.shape[1:])
                     if y.ndim > 2:
@@ -1008,9 +1020,7 @@ class _BaseCfC(
         out = None
         work = min(len(panel), _PREDICT_BATCH) * network_width(self)
         with torch.no_grad(), torch_threads(work, net.device):
-            for idx in bucket_batches(panel.lengths, _PREDICT_BATCH):
-                part = panel.take(idx)
-                batch = encoder.transform(part)
+            for idx, part, batch, (inputs, dt, _) in self._encoded_batches(panel):
                 rows = np.repeat(np.arange(len(idx)), part.lengths)
                 obs = np.arange(len(rows)) - np.repeat(
                     np.cumsum(part.lengths) - part.lengths, part.lengths
@@ -1029,8 +1039,8 @@ class _BaseCfC(
                         last = batch.inputs[rows, ends]
                         last[shared] = self._cut_inputs(part, rows[shared], obs[shared])
                 y = module.forward_prefixes(
-                    torch.from_numpy(batch.inputs).to(net.device),
-                    torch.from_numpy(batch.dt).to(net.device),
+                    inputs,
+                    dt,
                     torch.from_numpy(rows).to(net.device),
                     torch.from_numpy(ends).to(net.device),
                     None if last is None else torch.from_numpy(last).to(net.device),

@@ -31,7 +31,6 @@ from ._base import _BaseCfC
 from ._threads import network_width, torch_threads
 from .classifier import CfCClassifier
 from .nn import patch_sequences
-from .panel import bucket_batches
 from .panel._time import check_time_unit, float_to_index
 
 if TYPE_CHECKING:
@@ -96,22 +95,6 @@ def _evaluating(module: torch.nn.Module) -> Iterator[None]:
         yield
     finally:
         module.train(training)
-
-
-def _batches(
-    est: _BaseCfC, panel: Panel, batch_size: int
-) -> Iterator[tuple[np.ndarray, Panel, tuple[Tensor, Tensor, Tensor]]]:
-    """Per batch of similar lengths: positions, sub-panel and encoded tensors."""
-    device = next(est.net_.module_.parameters()).device
-    for idx in bucket_batches(panel.lengths, batch_size):
-        sub = panel.take(idx)
-        enc = est.encoder_.transform(sub)
-        tensors = (
-            torch.from_numpy(enc.inputs).to(device),
-            torch.from_numpy(enc.dt).to(device),
-            torch.from_numpy(enc.lengths).to(device),
-        )
-        yield idx, sub, tensors
 
 
 def _user_times(values: np.ndarray, panel: Panel) -> Any:
@@ -218,7 +201,7 @@ def time_constants(
     device = next(module.parameters()).device
     work = min(len(panel), batch_size) * network_width(est)
     with torch.no_grad(), torch_threads(work, device), _evaluating(module):
-        for _, _, tensors in _batches(est, panel, batch_size):
+        for _, _, _, tensors in est._encoded_batches(panel, batch_size):
             rates.append(_gate_rates(module, *tensors).cpu().double().numpy())
     rate = np.concatenate(rates)
     q75, median, q25 = np.quantile(rate, [0.25, 0.5, 0.75], axis=0)
@@ -550,7 +533,7 @@ def attributions(
     summary = np.zeros((n, 3))  # prediction, baseline, target index
     work = min(n, batch_size) * n_steps * network_width(est)
     with torch_threads(work, device), _evaluating(module):
-        for idx, sub, (x, dt, lengths) in _batches(est, panel, batch_size):
+        for idx, sub, _, (x, dt, lengths) in est._encoded_batches(panel, batch_size):
             base = _baseline(x, lengths, sub.n_channels, layout, baseline)
             with torch.no_grad():
                 raw = module(x, dt, lengths)

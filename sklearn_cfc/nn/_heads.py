@@ -488,6 +488,30 @@ class CfCSequenceNetwork(nn.Module):
             ends = torch.arange(T, device=inputs.device).repeat(B)
             readout = self._prefix_readout(inputs, dt, rows, ends, None)
             return self.head.linear(readout).reshape(B, T, -1)
+        return self.sequence_outputs(inputs, dt, lengths)
+
+    def sequence_outputs(
+        self,
+        inputs: Tensor,
+        dt: Tensor | None = None,
+        lengths: Tensor | None = None,
+    ) -> Tensor:
+        """One output per sequence, after its last real step.
+
+        What :meth:`forward` gives without ``per_step``, and with it the
+        output at each sequence's last real step, computed without the
+        other steps' outputs.
+
+        Parameters
+        ----------
+        inputs : Tensor of shape (B, T, C)
+        dt : Tensor of shape (B, T) or None, default=None
+        lengths : Tensor of shape (B,) or None, default=None
+
+        Returns
+        -------
+        Tensor of shape (B, D)
+        """
         return self.head(*self._core(inputs, dt, lengths))
 
     def features(
