@@ -43,7 +43,6 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch.dataset import ValidSplit
 
@@ -69,7 +68,7 @@ from .panel import (
     input_format,
     to_panel,
 )
-from .panel._convert import observation_rows
+from .panel._convert import by_instance, observation_rows
 from .panel._time import check_time_unit, float_to_index
 from .panel._transformers import LEVELS, level_names
 
@@ -1109,17 +1108,7 @@ class _BaseCfC(
         ['cfcclassifier0', 'cfcclassifier1', 'cfcclassifier2']
         """
         check_is_fitted(self, "net_")
-        out = self._forward(X, features=True)
-        if (
-            isinstance(X, pd.DataFrame)
-            and input_format(X) == "pd-multiindex"
-            and _get_output_config("transform", self)["dense"] == "pandas"
-        ):
-            # rows are X's instances, not its rows: the pandas output takes
-            # the index of a DataFrame it is given
-            ids = X.index.get_level_values(0)
-            out = pd.DataFrame(out, index=pd.Index(ids.unique(), name=ids.name))
-        return out
+        return by_instance(self._forward(X, features=True), X, self)
 
     @property
     def _n_features_out(self):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.utils._set_output import _get_output_config
 
 from ._panel import Panel
 from ._time import NUMERIC, check_time_unit, format_time, index_to_float
@@ -1065,6 +1066,26 @@ def check_y_length(X: PanelLike, y: ArrayLike | None) -> ArrayLike | None:
             )
         raise ValueError(message)
     return y
+
+
+def by_instance(out: np.ndarray, X: Any, transformer: Any) -> Any:
+    """A transformer's output of one row per instance, in the container
+    ``set_output`` asks for.
+
+    With ``set_output(transform="pandas")`` and a MultiIndex ``X``, a
+    DataFrame indexed by ``X``'s instance ids (in their order of first
+    appearance, as :func:`to_panel` orders instances): its rows are
+    instances, not the rows of ``X``, so the index scikit-learn would take
+    from ``X`` does not fit. Otherwise ``out`` unchanged.
+    """
+    if (
+        isinstance(X, (pd.DataFrame, pd.Series))
+        and input_format(X) == "pd-multiindex"
+        and _get_output_config("transform", transformer)["dense"] == "pandas"
+    ):
+        ids = X.index.get_level_values(0)
+        return pd.DataFrame(out, index=pd.Index(ids.unique(), name=ids.name))
+    return out
 
 
 # the two channels that carry each row's number through to_panel (float32

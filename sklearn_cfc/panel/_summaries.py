@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from sklearn_cfc._typing import fit_context
 
 if TYPE_CHECKING:
     from sklearn_cfc._typing import PanelLike, TimeUnitLike
-from ._convert import input_format, to_panel
+from ._convert import by_instance, to_panel
 from ._encode import _Satisfies, check_channels, record_channels
 
 __all__ = ["PanelSummarizer"]
@@ -231,16 +230,7 @@ class PanelSummarizer(TransformerMixin, BaseEstimator):
 
     def _transform(self, panel, X):
         check_channels(panel, self)
-        out = _summaries(panel, tuple(self.statistics))
-        if (
-            input_format(X) == "pd-multiindex"
-            and _get_output_config("transform", self)["dense"] == "pandas"
-        ):
-            # rows are X's instances, not its rows: the pandas output takes
-            # the index of a DataFrame it is given
-            name = X.index.names[0]
-            out = pd.DataFrame(out, index=pd.Index(panel.instance_ids, name=name))
-        return out
+        return by_instance(_summaries(panel, tuple(self.statistics)), X, self)
 
     def get_feature_names_out(
         self, input_features: Sequence[str] | None = None
