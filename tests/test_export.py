@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _panels import as_multiindex, irregular_frames
 from sklearn.exceptions import NotFittedError
 
 from sklearn_cfc import CfCClassifier, CfCRegressor
@@ -110,31 +111,6 @@ def _run(script, *args):
 
 
 # ------------------------------------------------------------------ data
-def _frames(rng, n, C, T, *, gaps=(0.2, 2.5)):
-    """n frames with irregular float times, some NaN, at least one value a row."""
-    frames = []
-    for _ in range(n):
-        length = int(rng.integers(1, T + 1))
-        times = np.cumsum(rng.uniform(*gaps, size=length))
-        values = rng.normal(size=(length, C)) * 3 + 1
-        values[rng.random(values.shape) < 0.3] = np.nan
-        values[:, 0] = np.where(np.isnan(values).all(1), 1.0, values[:, 0])
-        frames.append(pd.DataFrame(values, index=pd.Index(times, name="time")))
-    return frames
-
-
-def _multiindex(frames, start="2026-01-01"):
-    """The frames as a pd-multiindex frame with datetime times (hours)."""
-    parts = []
-    for k, frame in enumerate(frames):
-        times = pd.Timestamp(start) + pd.to_timedelta(frame.index * 3600, unit="s")
-        index = pd.MultiIndex.from_arrays(
-            [np.full(len(frame), f"s{k}"), times.round("s")], names=["stay", "when"]
-        )
-        parts.append(pd.DataFrame(frame.to_numpy(), index=index))
-    return pd.concat(parts)
-
-
 def _raw(X, est):
     """Raw values (B, T, C) float32, times (B, T) float64 and lengths of X.
 
@@ -192,7 +168,7 @@ def _grid_clf():
     """A time grid where observations meet, patches of 3, mixed memory, the
     readout "all", running statistics and differences."""
     rng = np.random.default_rng(1)
-    frames = _frames(rng, 30, 3, 14)
+    frames = irregular_frames(rng, 30, 3, 14, scale=3.0, shift=1.0)
     y = np.array([f"c{k % 3}" for k in range(30)])
     est = CfCClassifier(
         **TINY,
@@ -202,7 +178,9 @@ def _grid_clf():
         differences=True,
         random_state=0,
     ).fit(frames, y)
-    return est, _frames(np.random.default_rng(5), 6, 3, 12)
+    return est, irregular_frames(
+        np.random.default_rng(5), 6, 3, 12, scale=3.0, shift=1.0
+    )
 
 
 def _plain_clf():
@@ -235,7 +213,9 @@ def _datetime_reg():
     """Multi-output regression on datetimes: patches of 2, the readout
     "last", some running statistics, a time grid (in seconds)."""
     rng = np.random.default_rng(3)
-    X = _multiindex(_frames(rng, 30, 2, 10, gaps=(0.5, 1.5)))
+    X = as_multiindex(
+        irregular_frames(rng, 30, 2, 10, gaps=(0.5, 1.5), scale=3.0, shift=1.0)
+    )
     groups = X.groupby(level=0, sort=False)
     y = np.column_stack([groups[0].mean().fillna(0), groups[1].count()])
     est = CfCRegressor(
@@ -246,18 +226,22 @@ def _datetime_reg():
         running_stats=["max", "count"],
         random_state=0,
     ).fit(X, y)
-    return est, _multiindex(_frames(np.random.default_rng(6), 5, 2, 9))
+    return est, as_multiindex(
+        irregular_frames(np.random.default_rng(6), 5, 2, 9, scale=3.0, shift=1.0)
+    )
 
 
 def _plain_reg():
     """One-dimensional regression, patches of 1, the readout "max"."""
     rng = np.random.default_rng(4)
-    frames = _frames(rng, 25, 1, 8)
+    frames = irregular_frames(rng, 25, 1, 8, scale=3.0, shift=1.0)
     y = np.array([np.nanmean(f.to_numpy()) for f in frames])
     est = CfCRegressor(
         **TINY, readout="max", patch_length=1, time_grid=None, random_state=0
     ).fit(frames, y)
-    return est, _frames(np.random.default_rng(7), 4, 1, 8)
+    return est, irregular_frames(
+        np.random.default_rng(7), 4, 1, 8, scale=3.0, shift=1.0
+    )
 
 
 MODELS = {
@@ -511,7 +495,9 @@ def test_nn_stream_imports_torch_only():
 
 def test_to_panel_times_are_the_documented_contract():
     # the datetimes of a MultiIndex become seconds since the epoch
-    X = _multiindex(_frames(np.random.default_rng(0), 2, 2, 4))
+    X = as_multiindex(
+        irregular_frames(np.random.default_rng(0), 2, 2, 4, scale=3.0, shift=1.0)
+    )
     est = CfCRegressor()
     panel = to_panel(X, time_unit=est.time_unit)
     _, times, lengths = _raw(X, est)

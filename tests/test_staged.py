@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _panels import as_multiindex, irregular_frames
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
@@ -31,31 +32,6 @@ def _numpy_panel(rng, n, C, T, *, nan=0.3):
         X[i, :, rng.integers(1, T + 1) :] = np.nan
         X[i, rng.integers(C), 0] = rng.normal()  # every series: an observation
     return X
-
-
-def _frames(rng, n, C, T):
-    """n frames with irregular float times (gaps in [0.2, 2.5]), some NaN."""
-    frames = []
-    for _ in range(n):
-        length = int(rng.integers(1, T + 1))
-        times = np.cumsum(rng.uniform(0.2, 2.5, size=length))
-        values = rng.normal(size=(length, C))
-        values[rng.random(values.shape) < 0.3] = np.nan
-        values[:, 0] = np.where(np.isnan(values).all(1), 1.0, values[:, 0])
-        frames.append(pd.DataFrame(values, index=pd.Index(times, name="time")))
-    return frames
-
-
-def _multiindex(frames, start="2026-01-01"):
-    """The frames as a pd-multiindex frame with datetime times (hours)."""
-    parts = []
-    for k, frame in enumerate(frames):
-        times = pd.Timestamp(start) + pd.to_timedelta(frame.index * 3600, unit="s")
-        index = pd.MultiIndex.from_arrays(
-            [np.full(len(frame), f"s{k}"), times.round("s")], names=["stay", "when"]
-        )
-        parts.append(pd.DataFrame(frame.to_numpy(), index=index))
-    return pd.concat(parts)
 
 
 def _cut(X, instance, time):
@@ -99,7 +75,7 @@ def grid_clf():
     """A time grid where observations meet, patches, mixed memory, every
     encoder option."""
     rng = np.random.default_rng(1)
-    frames = _frames(rng, 30, 3, 14)
+    frames = irregular_frames(rng, 30, 3, 14)
     y = np.array([k % 3 for k in range(30)])
     return CfCClassifier(
         **TINY,
@@ -115,7 +91,7 @@ def grid_clf():
 def datetime_reg():
     """Multi-output regression on datetimes, plain CfC, mean readout."""
     rng = np.random.default_rng(2)
-    X = _multiindex(_frames(rng, 30, 2, 10))
+    X = as_multiindex(irregular_frames(rng, 30, 2, 10))
     groups = X.groupby(level=0, sort=False)
     y = np.column_stack([groups[0].mean().fillna(0), groups[1].count()])
     return CfCRegressor(
@@ -148,7 +124,7 @@ def test_rows_equal_predict_on_cut_series_numpy(numpy_clf, seed, n, T):
 )
 @given(seed=st.integers(0, 2**16), n=st.integers(1, 3), T=st.integers(1, 12))
 def test_rows_equal_predict_on_cut_series_grid_and_patches(grid_clf, seed, n, T):
-    frames = _frames(np.random.default_rng(seed), n, 3, T)
+    frames = irregular_frames(np.random.default_rng(seed), n, 3, T)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # time scale of tiny cut series
         staged = grid_clf.staged_predict_proba(frames)
@@ -163,7 +139,7 @@ def test_rows_equal_predict_on_cut_series_grid_and_patches(grid_clf, seed, n, T)
 )
 @given(seed=st.integers(0, 2**16), n=st.integers(1, 3), T=st.integers(1, 10))
 def test_rows_equal_predict_on_cut_series_datetimes(datetime_reg, seed, n, T):
-    X = _multiindex(_frames(np.random.default_rng(seed), n, 2, T))
+    X = as_multiindex(irregular_frames(np.random.default_rng(seed), n, 2, T))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         staged = datetime_reg.staged_predict(X)
@@ -172,7 +148,7 @@ def test_rows_equal_predict_on_cut_series_datetimes(datetime_reg, seed, n, T):
 
 # ------------------------------------------------------------ the index
 def test_index_is_the_observations_in_the_users_time_type(datetime_reg):
-    X = _multiindex(_frames(np.random.default_rng(5), 3, 2, 6))
+    X = as_multiindex(irregular_frames(np.random.default_rng(5), 3, 2, 6))
     X.iloc[1] = np.nan  # a row without any value is not an observation
     staged = datetime_reg.staged_predict(X)
     observed = X.dropna(how="all").index
