@@ -939,16 +939,15 @@ class _BaseCfC(
         NaN after each instance's last step. ``features=True`` runs the
         module's ``features`` instead of the module: what its last linear
         layer reads. A network trained on a label per step gives its output
-        after each series' last step (:meth:`CfCSequenceNetwork.
-        sequence_outputs`).
+        after each series' last step only (``every_step=False``).
         """
         net = self.net_
         module = net.module_
         module.eval()
         if features:
             run = module.features
-        else:  # modules pickled before sequence_outputs: forward
-            run = getattr(module, "sequence_outputs", module)
+        else:  # through __call__: the module's hooks see every pass
+            run = functools.partial(module, every_step=False)
         out = None
         work = min(len(panel), _PREDICT_BATCH) * network_width(self)
         with torch.no_grad(), torch_threads(work, net.device):

@@ -465,6 +465,8 @@ class CfCSequenceNetwork(nn.Module):
         inputs: Tensor,
         dt: Tensor | None = None,
         lengths: Tensor | None = None,
+        *,
+        every_step: bool | None = None,
     ) -> Tensor:
         """Outputs of a batch of sequences.
 
@@ -475,43 +477,23 @@ class CfCSequenceNetwork(nn.Module):
             Time since each sequence's previous observation (see :class:`CfC`).
         lengths : Tensor of shape (B,) or None, default=None
             Number of real steps of each sequence.
+        every_step : bool or None, default=None
+            Whether to give the output after every step; None follows
+            ``per_step``. False gives each sequence's output after its last
+            real step without computing the others'.
 
         Returns
         -------
-        Tensor of shape (B, D), or (B, T, D) with ``per_step``
-            With ``per_step``, the outputs at padded steps are those of
-            zero inputs there.
+        Tensor of shape (B, D), or (B, T, D) after every step
+            The outputs at padded steps are those of zero inputs there.
         """
-        if self.per_step:
+        per_step = getattr(self, "per_step", False)  # pickled before it existed
+        if per_step if every_step is None else every_step:
             B, T = inputs.shape[:2]
             rows = torch.arange(B, device=inputs.device).repeat_interleave(T)
             ends = torch.arange(T, device=inputs.device).repeat(B)
             readout = self._prefix_readout(inputs, dt, rows, ends, None)
             return self.head.linear(readout).reshape(B, T, -1)
-        return self.sequence_outputs(inputs, dt, lengths)
-
-    def sequence_outputs(
-        self,
-        inputs: Tensor,
-        dt: Tensor | None = None,
-        lengths: Tensor | None = None,
-    ) -> Tensor:
-        """One output per sequence, after its last real step.
-
-        What :meth:`forward` gives without ``per_step``, and with it the
-        output at each sequence's last real step, computed without the
-        other steps' outputs.
-
-        Parameters
-        ----------
-        inputs : Tensor of shape (B, T, C)
-        dt : Tensor of shape (B, T) or None, default=None
-        lengths : Tensor of shape (B,) or None, default=None
-
-        Returns
-        -------
-        Tensor of shape (B, D)
-        """
         return self.head(*self._core(inputs, dt, lengths))
 
     def features(
