@@ -248,17 +248,22 @@ class CfC(nn.Module):
         >>> torch.allclose(h, model(x, dt)[1], atol=1e-6)
         True
         """
-        if not isinstance(x, Tensor) or x.dim() not in (1, 2):
+        # Called once per observation: every attribute lookup and indexing
+        # call here costs about as much as a small kernel (see the online
+        # step in benchmarks/speed.py), so each is done once.
+        cell = self.cell
+        ndim = x.dim() if isinstance(x, Tensor) else 0
+        if ndim not in (1, 2):
             raise ValueError(
-                f"CfC.step: expected x of shape (B, {self.input_size}) or "
-                f"({self.input_size},), got {_describe(x)}."
+                f"CfC.step: expected x of shape (B, {cell.input_size}) or "
+                f"({cell.input_size},), got {_describe(x)}."
             )
-        if x.shape[-1] != self.input_size:
+        if x.shape[-1] != cell.input_size:
             raise ValueError(
-                f"CfC.step: expected x with {self.input_size} features in its last "
+                f"CfC.step: expected x with {cell.input_size} features in its last "
                 f"dimension, got shape {tuple(x.shape)}."
             )
-        unbatched = x.dim() == 1
+        unbatched = ndim == 1
         xb = x.unsqueeze(0) if unbatched else x
         batch = xb.shape[0]
         checked = self._check_state(state, batch, xb, unbatched)
@@ -269,10 +274,13 @@ class CfC(nn.Module):
         new: State
         lstm = self.lstm  # not None exactly with mixed memory
         if lstm is not None:
-            h, c = lstm(xb, checked)
-            new = (self.cell._step(xb, h, dtb), c)
+            # torch.nn.LSTMCell's own update, without its module call
+            h, c = torch.lstm_cell(
+                xb, checked, lstm.weight_ih, lstm.weight_hh, lstm.bias_ih, lstm.bias_hh
+            )
+            new = (cell._step(xb, h, dtb), c)
         else:
-            new = self.cell._step(xb, checked, dtb)
+            new = cell._step(xb, checked, dtb)
         if unbatched:
             if self.mixed_memory:
                 return cast("State", tuple(s[0] for s in new))
@@ -457,35 +465,46 @@ class CfC(nn.Module):
         return lengths
 
     def _check_state(self, state, B, x, unbatched):
-        shape = f"({self.units},)" if unbatched else f"({B}, {self.units})"
         if state is None:
             zeros = x.new_zeros(B, self.units)
             return (zeros, zeros.clone()) if self.mixed_memory else zeros
+        # the expected shape; step() calls this once per observation, so the
+        # text of the messages is only made when one is raised
+        expected = (self.units,) if unbatched else (B, self.units)
         if self.mixed_memory:
             if not (isinstance(state, (tuple, list)) and len(state) == 2):
                 raise ValueError(
-                    f"CfC: with mixed_memory=True, state must be a pair (h, c) of "
-                    f"tensors of shape {shape}, got {_describe(state)}."
+                    "CfC: with mixed_memory=True, state must be a pair (h, c) of "
+                    f"tensors of shape {_shape_text(expected)}, got "
+                    f"{_describe(state)}."
                 )
-            return tuple(
-                self._check_state_tensor(s, name, B, x, unbatched, shape)
-                for s, name in zip(state, ("state[0]", "state[1]"), strict=True)
+            h, c = state
+            return (
+                self._check_state_tensor(h, "state[0]", expected, x, unbatched),
+                self._check_state_tensor(c, "state[1]", expected, x, unbatched),
             )
-        return self._check_state_tensor(state, "state", B, x, unbatched, shape)
+        return self._check_state_tensor(state, "state", expected, x, unbatched)
 
-    def _check_state_tensor(self, s, name, B, x, unbatched, shape):
+    @staticmethod
+    def _check_state_tensor(s, name, expected, x, unbatched):
         if not isinstance(s, Tensor):
             raise TypeError(
-                f"CfC: {name} must be a tensor of shape {shape}, got {_describe(s)}."
+                f"CfC: {name} must be a tensor of shape {_shape_text(expected)}, "
+                f"got {_describe(s)}."
             )
-        expected = (self.units,) if unbatched else (B, self.units)
-        if tuple(s.shape) != expected:
+        if s.shape != expected:
             raise ValueError(
-                f"CfC: expected {name} of shape {shape}, got {tuple(s.shape)}."
+                f"CfC: expected {name} of shape {_shape_text(expected)}, got "
+                f"{tuple(s.shape)}."
             )
         if s.dtype != x.dtype or s.device != x.device:
             s = s.to(dtype=x.dtype, device=x.device)
         return s.unsqueeze(0) if unbatched else s
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    """A shape as the messages write it: ``(4,)``, ``(2, 4)``."""
+    return str(tuple(shape))
 
 
 def _describe(obj) -> str:
