@@ -112,6 +112,7 @@ _ENCODER_PARAMS = (
     "running_stats",
     "differences",
     "time_grid",
+    "fill",
     "time_channel",
     "time_unit",
 )
@@ -383,6 +384,7 @@ class _BaseCfC(
             StrOptions({"auto"}),
             Interval(Real, 0, None, closed="neither"),
         ],
+        "fill": [StrOptions({"forward", "linear"})],
         "accelerator": [HasMethods(["prepare", "unwrap_model", "reduce"]), None],
         "warm_start": ["boolean"],
     }
@@ -418,6 +420,7 @@ class _BaseCfC(
         running_stats,
         differences,
         time_grid,
+        fill,
         device,
         accelerator,
         random_state,
@@ -452,6 +455,7 @@ class _BaseCfC(
         self.running_stats = running_stats
         self.differences = differences
         self.time_grid = time_grid
+        self.fill = fill
         self.device = device
         self.accelerator = accelerator
         self.random_state = random_state
@@ -1023,7 +1027,7 @@ class _BaseCfC(
                 obs = np.arange(len(rows)) - np.repeat(
                     np.cumsum(part.lengths) - part.lengths, part.lengths
                 )
-                last = None
+                last = redo = None
                 if step is None:  # one step per observation
                     ends = obs
                 else:  # the grid point of each observation
@@ -1033,6 +1037,15 @@ class _BaseCfC(
                     shared = (obs + 1 < part.lengths[rows]) & (
                         slots[rows, later] == ends
                     )
+                    if encoder.fill == "linear":
+                        # points drawn towards a shared one lead to the
+                        # average of all its observations; cut there, they
+                        # lead to that of some, so those prefixes run whole
+                        occupied = np.zeros((len(part), int(ends.max()) + 1), bool)
+                        occupied[rows, ends] = True
+                        before = np.maximum(ends - 1, 0)
+                        redo = shared & (ends > 0) & ~occupied[rows, before]
+                        shared &= ~redo
                     if shared.any():
                         last = batch.inputs[rows, ends]
                         last[shared] = self._cut_inputs(part, rows[shared], obs[shared])
@@ -1044,6 +1057,9 @@ class _BaseCfC(
                     None if last is None else torch.from_numpy(last).to(net.device),
                 )
                 y = y.cpu().numpy()
+                if redo is not None and redo.any():
+                    cut = part.take(rows[redo], lengths=obs[redo] + 1)
+                    y[redo] = self._forward_panel(cut)
                 if out is None:
                     out = np.empty((int(panel.lengths.sum()), y.shape[1]))
                 out[first[idx][rows] + obs] = y

@@ -104,6 +104,13 @@ def streaming_module(estimator: Any) -> CfCStream:
     """
     est = _estimator(estimator)
     enc = est.encoder_
+    if enc.fill != "forward":
+        raise ValueError(
+            f"This {type(est).__name__} was fitted with fill={enc.fill!r}; the "
+            "exported stream encodes steps without an observation by carrying "
+            "values forward, so only models fitted with fill='forward' can be "
+            "exported yet."
+        )
     kwargs: dict[str, Any] = {}
     if isinstance(est, CfCClassifier):
         kwargs["proba"] = True

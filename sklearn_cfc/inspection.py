@@ -514,6 +514,14 @@ def attributions(
     integrated_gradients = _captum_ig()
     if not isinstance(baseline, str) or baseline not in ("mean", "unobserved"):
         raise ValueError(f"baseline must be 'mean' or 'unobserved', got {baseline!r}.")
+    if est.encoder_.fill != "forward":
+        raise ValueError(
+            f"attributions: this {type(est).__name__} was fitted with "
+            f"fill={est.encoder_.fill!r}; its inputs at points drawn between "
+            "observations derive from two observations, which attributions "
+            "do not share out yet. Only models fitted with fill='forward' are "
+            "supported."
+        )
     layout = _Layout.of(est.encoder_)
     n_steps = _check_count("n_steps", n_steps)
     batch_size = _check_count("batch_size", batch_size)

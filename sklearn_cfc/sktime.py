@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Callbacks,
         Device,
         DtScale,
+        Fill,
         LRSchedule,
         Mode,
         Optimizer,
@@ -293,6 +294,7 @@ class CfCTimeSeriesClassifier(_SktimeCfC, BaseClassifier):
         running_stats: RunningStats = False,
         differences: bool = True,
         time_grid: TimeGrid = "auto",
+        fill: Fill = "forward",
         device: Device = "auto",
         accelerator: Accelerator | None = None,
         random_state: RandomStateLike = None,
@@ -328,6 +330,7 @@ class CfCTimeSeriesClassifier(_SktimeCfC, BaseClassifier):
         self.running_stats = running_stats
         self.differences = differences
         self.time_grid = time_grid
+        self.fill = fill
         self.device = device
         self.accelerator = accelerator
         self.random_state = random_state
@@ -479,6 +482,7 @@ class CfCTimeSeriesRegressor(_SktimeCfC, BaseRegressor):
         running_stats: RunningStats = False,
         differences: bool = True,
         time_grid: TimeGrid = "auto",
+        fill: Fill = "forward",
         device: Device = "auto",
         accelerator: Accelerator | None = None,
         random_state: RandomStateLike = None,
@@ -514,6 +518,7 @@ class CfCTimeSeriesRegressor(_SktimeCfC, BaseRegressor):
         self.running_stats = running_stats
         self.differences = differences
         self.time_grid = time_grid
+        self.fill = fill
         self.device = device
         self.accelerator = accelerator
         self.random_state = random_state

@@ -467,6 +467,20 @@ def test_export_refuses_other_estimators():
         streaming_module(CfCClassifier())
 
 
+def test_export_refuses_a_linear_fill(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 2, 8))
+    clf = CfCClassifier(units=4, max_epochs=1, fill="linear", random_state=0)
+    clf.fit(X, np.arange(12) % 2)
+    for export in (
+        streaming_module,
+        lambda est: export_torchscript(est, tmp_path / "m.pt"),
+        lambda est: export_onnx(est, tmp_path / "m.onnx"),
+    ):
+        with pytest.raises(ValueError, match=r"fill='linear'.*fill='forward'"):
+            export(clf)
+
+
 def test_stream_module_refuses_an_encoding_that_does_not_fit_the_network(grid_clf):
     net = grid_clf[0].net_.module_
     with pytest.raises(ValueError, match="the network reads"):

@@ -530,3 +530,10 @@ def test_plot_attributions_bad_input(pyplot):
         ValueError, match=re.escape("top must be a positive int, got 0.")
     ):
         plot_attributions(attr, 0, top=0)
+
+
+def test_attributions_refuse_a_linear_fill(data):
+    X, y = data
+    clf = CfCClassifier(units=4, max_epochs=1, fill="linear", random_state=0)
+    with pytest.raises(ValueError, match=r"fill='linear'.*fill='forward'"):
+        attributions(clf.fit(X, y), X[:2])

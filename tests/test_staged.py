@@ -88,6 +88,18 @@ def grid_clf():
 
 
 @pytest.fixture(scope="module")
+def linear_clf():
+    """fill="linear" on a time grid where observations meet, after empty
+    points (the prefixes that run whole), with patches and differences."""
+    rng = np.random.default_rng(3)
+    frames = irregular_frames(rng, 30, 2, 14)
+    y = np.array([k % 2 for k in range(30)])
+    return CfCClassifier(
+        **TINY, patch_length=2, time_grid=1.5, fill="linear", random_state=0
+    ).fit(frames, y)
+
+
+@pytest.fixture(scope="module")
 def datetime_reg():
     """Multi-output regression on datetimes, plain CfC, mean readout."""
     rng = np.random.default_rng(2)
@@ -129,6 +141,21 @@ def test_rows_equal_predict_on_cut_series_grid_and_patches(grid_clf, seed, n, T)
         warnings.simplefilter("ignore")  # time scale of tiny cut series
         staged = grid_clf.staged_predict_proba(frames)
         _check_cuts(grid_clf, frames, staged)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(seed=st.integers(0, 2**16), n=st.integers(1, 3), T=st.integers(1, 12))
+def test_rows_equal_predict_on_cut_series_linear_fill(linear_clf, seed, n, T):
+    frames = irregular_frames(np.random.default_rng(seed), n, 2, T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # time scale of tiny cut series
+        staged = linear_clf.staged_predict_proba(frames)
+        _check_cuts(linear_clf, frames, staged)
 
 
 @settings(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Options
+from sklearn.utils._param_validation import Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_cfc._typing import fit_context
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from sklearn_cfc._typing import (
         DtScale,
+        Fill,
         PanelLike,
         RunningStats,
         Scaling,
@@ -185,6 +186,81 @@ STATS = _Satisfies(
     lambda v: _stats(v) is not None,
     f"a bool or a list of distinct names among {list(RUNNING_STATS)}",
 )
+
+
+def _forward_fill(panel):
+    """Each channel's latest value so far, with where it comes from.
+
+    Returns ``(filled, last, seen, times)``: the values (NaN before a
+    channel's first observation), the step of that observation (0 before
+    it), whether there is one, and the panel's times as (n, T, 1) with 0
+    in the padding.
+    """
+    n, T, C = panel.values.shape
+    last = last_observed(panel.mask)
+    seen = last >= 0
+    itype = last.dtype.type
+    np.maximum(last, 0, out=last)
+    times = np.nan_to_num(panel.times)[:, :, None]
+    # flat index of each step's latest observed value
+    flat = last + (np.arange(n, dtype=itype) * itype(T))[:, None, None]
+    flat *= itype(C)
+    flat += np.arange(C, dtype=itype)
+    filled = np.take(np.ascontiguousarray(panel.values).reshape(-1), flat)
+    return filled, last, seen, times
+
+
+def _drawn(panel, filled, seen, times):
+    """``filled`` with each channel drawn linearly across the steps without
+    any observation, from its value at the step before them to its
+    observation at the step after them.
+
+    ``filled`` and ``seen`` are :func:`_forward_fill`'s, ``times`` the
+    panel's times as (n, T, 1) without NaN. A channel not observed at that
+    next step, or without a value yet, keeps its latest value. So a step
+    depends only on observations up to the next step that has one: a
+    series cut after any observation encodes each of its steps as the
+    whole series does (:meth:`PanelEncoder.transform`, ``fill="linear"``).
+    """
+    # float64 whether or not anything is drawn, so that the changes along
+    # the path round alike for a series and its cuts
+    filled = filled.astype(np.float64)
+    mask = panel.mask
+    T = mask.shape[1]
+    occupied = mask.any(axis=-1)
+    steps = np.arange(T)
+    # per step, the last step before or at it, and the first at or after
+    # it, with an observation
+    before = np.maximum.accumulate(np.where(occupied, steps, 0), axis=1)
+    after = np.minimum.accumulate(np.where(occupied, steps, T)[:, ::-1], axis=1)
+    after = after[:, ::-1]
+    # per step and channel, the channel's first observation at or after it
+    ahead = last_observed(mask[:, ::-1])[:, ::-1]
+    upcoming = np.where(ahead >= 0, T - 1 - ahead, T)
+    drawn = ~occupied[:, :, None] & seen & (upcoming == after[:, :, None])
+    drawn &= upcoming < T
+    if not drawn.any():
+        return filled
+    upcoming = np.minimum(upcoming, T - 1)
+    start = np.take_along_axis(times[:, :, 0], before, axis=1)[:, :, None]
+    end = np.take_along_axis(times, upcoming, axis=1)
+    target = np.take_along_axis(panel.values, upcoming, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        share = (times - start) / (end - start)
+        line = filled + share * (target - filled)
+    return np.where(drawn, line, filled)
+
+
+def _path_changes(filled, lengths):
+    """Per step and channel, the change of the drawn values since the
+    previous step; NaN at the first step, before a channel's first
+    observation and in the padding (``fill="linear"``).
+    """
+    changes = np.full(filled.shape, np.nan)
+    if filled.shape[1] > 1:
+        np.subtract(filled[:, 1:], filled[:, :-1], out=changes[:, 1:])
+        changes[np.arange(filled.shape[1]) >= lengths[:, None]] = np.nan
+    return changes
 
 
 def _changes(panel, filled=None):
@@ -710,6 +786,7 @@ class PanelEncoder(BaseEstimator):
         "running_stats": [STATS],
         "differences": ["boolean"],
         "time_grid": [TIME_GRID],
+        "fill": [StrOptions({"forward", "linear"})],
         "time_channel": "no_validation",  # checked by to_panel
         "time_unit": "no_validation",  # checked by to_panel
     }
@@ -722,6 +799,7 @@ class PanelEncoder(BaseEstimator):
         running_stats: RunningStats = False,
         differences: bool = False,
         time_grid: TimeGrid = None,
+        fill: Fill = "forward",
         time_channel: Hashable | None = None,
         time_unit: TimeUnitLike = "s",
     ) -> None:
@@ -730,6 +808,7 @@ class PanelEncoder(BaseEstimator):
         self.running_stats = running_stats
         self.differences = differences
         self.time_grid = time_grid
+        self.fill = fill
         self.time_channel = time_channel
         self.time_unit = time_unit
 
@@ -781,7 +860,12 @@ class PanelEncoder(BaseEstimator):
             self.dt_scale_ = float(self.dt_scale)
         self.running_stats_ = _stats(self.running_stats)
         if self.differences:
-            changes = _changes(panel)
+            if self.fill == "linear":
+                filled, _, seen, times = _forward_fill(panel)
+                filled = _drawn(panel, filled, seen, times)
+                changes = _path_changes(filled, panel.lengths)
+            else:
+                changes = _changes(panel)
             seen = np.isfinite(changes)
             count = seen.sum((0, 1))
             square = np.where(seen, np.square(changes), 0.0).sum((0, 1))
@@ -826,21 +910,14 @@ class PanelEncoder(BaseEstimator):
         _check_time_kind(panel, self, type(self).__name__)
         n, T, C = panel.values.shape
         mask = panel.mask
-        # per channel, the step of its last observation so far
-        step = last_observed(mask)
-        seen = step >= 0
-        itype = step.dtype.type
-        np.maximum(step, 0, out=step)
-        times = np.nan_to_num(panel.times)[:, :, None]
+        filled, step, seen, times = _forward_fill(panel)
         last_time = np.take_along_axis(times, step, axis=1)
-        # forward fill: flat index of that observation's value
-        last = step + (np.arange(n, dtype=itype) * itype(T))[:, None, None]
-        last *= itype(C)
-        last += np.arange(C, dtype=itype)
-        filled = np.take(np.ascontiguousarray(panel.values).reshape(-1), last)
-        del last
+        linear = self.fill == "linear"
+        locf = filled
+        if linear:
+            filled = _drawn(panel, filled, seen, times)
 
-        width = 3 + bool(self.differences) + len(stats)
+        width = (1 if linear else 3) + bool(self.differences) + len(stats)
         inputs = np.empty((n, T, width * C), dtype=np.float32)
         valid = np.arange(T) < panel.lengths[:, None]
         # scaled in float64, then cast: only the results must fit float32
@@ -863,17 +940,22 @@ class PanelEncoder(BaseEstimator):
         # NaN left = no observation yet (step 0 unobserved): input 0 = mean
         np.copyto(head, 0.0, where=np.isnan(filled))
         np.copyto(head, 0.0, where=~valid[:, :, None])  # padding
-        inputs[:, :, C : 2 * C] = mask
-        since = inputs[:, :, 2 * C : 3 * C]
-        elapsed = np.maximum(times - last_time, 0.0)
-        np.log1p(elapsed / self.dt_scale_, out=since, casting="unsafe")
-        del elapsed
-        np.copyto(since, -1.0, where=~seen)
-        np.copyto(since, 0.0, where=~valid[:, :, None])  # padding
-        start = 3 * C
+        start = C
+        if not linear:
+            inputs[:, :, C : 2 * C] = mask
+            since = inputs[:, :, 2 * C : 3 * C]
+            elapsed = np.maximum(times - last_time, 0.0)
+            np.log1p(elapsed / self.dt_scale_, out=since, casting="unsafe")
+            del elapsed
+            np.copyto(since, -1.0, where=~seen)
+            np.copyto(since, 0.0, where=~valid[:, :, None])  # padding
+            start = 3 * C
         if self.differences:
             change = inputs[:, :, start : start + C]
-            changes = _changes(panel, filled)
+            if linear:
+                changes = _path_changes(filled, panel.lengths)
+            else:
+                changes = _changes(panel, locf)
             with np.errstate(over="ignore"):
                 np.divide(changes, self.change_scale_, out=change, casting="unsafe")
             if clip is not None:

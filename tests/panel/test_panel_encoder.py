@@ -316,3 +316,78 @@ def test_differences_off_removes_the_fitted_scale(panel):
     assert not hasattr(enc, "change_scale_")
     with pytest.raises(ValueError, match="'differences' parameter of PanelEncoder"):
         PanelEncoder(differences="yes").fit(panel)
+
+
+# ------------------------------------------------------------- fill="linear"
+def _gridded():
+    """Two channels on a grid of 1: "b" is not observed at time 3."""
+    return [
+        pd.DataFrame(
+            {"a": [1.0, 4.0, 6.0], "b": [0.0, NAN, 2.0]}, index=[0.0, 3.0, 5.0]
+        )
+    ]
+
+
+def test_linear_fill_draws_values_across_empty_points():
+    frames = _gridded()
+    enc = PanelEncoder(time_grid=1.0, fill="linear", scale=False).fit(frames)
+    inputs = enc.transform(frames).inputs[0]
+    assert inputs.shape == (6, 2)  # the values only: no mask, no time since
+    # "a" on the lines 1 -> 4 (times 0-3) and 4 -> 6 (3-5); "b" keeps 0
+    # until the point before its next observation (time 3 has none of it),
+    # then goes from there to 2 at time 5
+    np.testing.assert_allclose(inputs[:, 0], [1, 2, 3, 4, 5, 6])
+    np.testing.assert_allclose(inputs[:, 1], [0, 0, 0, 0, 1, 2])
+
+
+def test_linear_fill_takes_changes_along_the_drawn_path():
+    frames = _gridded()
+    enc = PanelEncoder(time_grid=1.0, fill="linear", scale=False, differences=True)
+    inputs = enc.fit(frames).transform(frames).inputs[0]
+    # changes from one point to the next: a +1 x5, b 0, 0, 0, +1, +1
+    np.testing.assert_allclose(enc.change_scale_, [1.0, np.sqrt(2 / 5)])
+    np.testing.assert_allclose(inputs[:, 2], [0, 1, 1, 1, 1, 1])
+    want_b = np.array([0, 0, 0, 0, 1, 1]) / np.sqrt(0.4)
+    np.testing.assert_allclose(inputs[:, 3], want_b, rtol=1e-6)
+
+
+def test_linear_fill_encodes_every_cut_series_as_the_whole_one():
+    rng = np.random.default_rng(0)
+    frames = []
+    for _ in range(5):
+        times = np.cumsum(rng.uniform(0.3, 3.0, size=12))
+        values = rng.normal(size=(12, 3))
+        values[rng.random(values.shape) < 0.3] = NAN
+        values[:, 0] = np.where(np.isnan(values).all(1), 1.0, values[:, 0])
+        frames.append(pd.DataFrame(values, index=times))
+    enc = PanelEncoder(
+        time_grid=0.7, fill="linear", differences=True, running_stats=True
+    ).fit(frames)
+    cuts = 0
+    for frame in frames:
+        whole = enc.transform([frame]).inputs[0]
+        slots = np.round((frame.index - frame.index[0]) / 0.7)
+        for k in range(1, len(frame) + 1):
+            if k < len(frame) and slots[k] == slots[k - 1]:
+                # a later observation meets this one at its grid point: the
+                # whole series averages them there (staged predictions
+                # handle those cuts, tests/test_staged.py)
+                continue
+            cut = enc.transform([frame.iloc[:k]]).inputs[0]
+            np.testing.assert_array_equal(whole[: len(cut)], cut)
+            cuts += 1
+    assert cuts > 40
+
+
+def test_linear_fill_without_a_grid_draws_nothing():
+    frames = _gridded()
+    forward = PanelEncoder(scale=False).fit(frames).transform(frames).inputs[0]
+    linear = PanelEncoder(scale=False, fill="linear").fit(frames).transform(frames)
+    # every step has an observation: the carried values, without the mask
+    # and the time since
+    np.testing.assert_array_equal(linear.inputs[0], forward[:, :2])
+
+
+def test_bad_fill(panel):
+    with pytest.raises(ValueError, match="'fill' parameter of PanelEncoder"):
+        PanelEncoder(fill="spline").fit(panel)
