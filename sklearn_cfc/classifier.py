@@ -197,11 +197,11 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         the next observed point only, so :meth:`staged_predict` rows equal
         predictions on the cut series; models with "linear" cannot be
         exported for streaming (:mod:`sklearn_cfc.export`) or inspected
-        with :func:`sklearn_cfc.inspection.attributions` yet. Validation
-        accuracy on the benchmark's five irregular sets (see
-        :doc:`/benchmarks`) rose from 0.697 to 0.722 on average with
-        "linear", on every set; it is not the default while exports need
-        "forward".
+        with :func:`sklearn_cfc.inspection.attributions` yet. On
+        validation splits of the benchmark's irregular sets it raised mean
+        accuracy from 0.697 to 0.715 over five sets (better on three,
+        about equal on two; see the changelog); it is not the default
+        while exports need "forward".
     device : str or torch.device, default="auto"
         Where to train: "auto" picks CUDA, then MPS, then the CPU.
     accelerator : accelerate.Accelerator or None, default=None
