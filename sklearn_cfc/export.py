@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["export_onnx", "export_torchscript", "streaming_module"]
 
 #: Version of the artifacts' contract (inputs, state, metadata).
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: The ONNX opset the step graph is written in.
 ONNX_OPSET = 17
 
@@ -104,13 +104,6 @@ def streaming_module(estimator: Any) -> CfCStream:
     """
     est = _estimator(estimator)
     enc = est.encoder_
-    if enc.fill != "forward":
-        raise ValueError(
-            f"This {type(est).__name__} was fitted with fill={enc.fill!r}; the "
-            "exported stream encodes steps without an observation by carrying "
-            "values forward, so only models fitted with fill='forward' can be "
-            "exported yet."
-        )
     kwargs: dict[str, Any] = {}
     if isinstance(est, CfCClassifier):
         kwargs["proba"] = True
@@ -126,6 +119,7 @@ def streaming_module(estimator: Any) -> CfCStream:
         change_scale=enc.change_scale_ if enc.differences else None,
         running_stats=enc.running_stats_,
         time_grid=enc.time_grid_,
+        fill=enc.fill,
         **kwargs,
     )
     stream.metadata = json.dumps(_metadata(est, stream))
@@ -146,6 +140,7 @@ def _metadata(est: CfCClassifier | CfCRegressor, stream: CfCStream) -> dict:
         "time_kind": enc.time_kind_,
         "time_unit": str(est.time_unit),
         "time_grid": enc.time_grid_,
+        "fill": enc.fill,
         "patch_length": stream.patch_length,
         "n_outputs": stream.n_outputs,
         "state": [

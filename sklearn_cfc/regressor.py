@@ -189,13 +189,12 @@ class CfCRegressor(RegressorMixin, _BaseCfC):
         since: for series sampled at random times, where the sampling
         pattern is noise. Each step still depends on observations up to
         the next observed point only, so :meth:`staged_predict` rows equal
-        predictions on the cut series; models with "linear" cannot be
-        exported for streaming (:mod:`sklearn_cfc.export`) or inspected
-        with :func:`sklearn_cfc.inspection.attributions` yet. On
+        predictions on the cut series, and the exports of
+        :mod:`sklearn_cfc.export` give them one observation at a time;
+        :func:`sklearn_cfc.inspection.attributions` refuses it yet. On
         validation splits of the benchmark's irregular sets it raised mean
         accuracy from 0.697 to 0.715 over five sets (better on three,
-        about equal on two; see the changelog); it is not the default
-        while exports need "forward".
+        about equal on two; see the changelog).
     device : str or torch.device, default="auto"
         Where to train: "auto" picks CUDA, then MPS, then the CPU.
     accelerator : accelerate.Accelerator or None, default=None

@@ -244,8 +244,30 @@ def _plain_reg():
     )
 
 
+def _linear_clf():
+    """fill="linear" on a time grid where observations meet after empty
+    points, patches of 2, differences along the drawn path, robust
+    scaling."""
+    rng = np.random.default_rng(8)
+    frames = irregular_frames(rng, 30, 2, 14, scale=3.0, shift=1.0)
+    y = np.array([k % 2 for k in range(30)])
+    est = CfCClassifier(
+        **TINY,
+        patch_length=2,
+        time_grid=1.5,
+        fill="linear",
+        scale="robust",
+        running_stats=["min"],
+        random_state=0,
+    ).fit(frames, y)
+    return est, irregular_frames(
+        np.random.default_rng(9), 6, 2, 12, scale=3.0, shift=1.0
+    )
+
+
 MODELS = {
     "grid_clf": _grid_clf,
+    "linear_clf": _linear_clf,
     "plain_clf": _plain_clf,
     "datetime_reg": _datetime_reg,
     "plain_reg": _plain_reg,
@@ -465,20 +487,6 @@ def test_export_refuses_other_estimators():
         streaming_module(object())
     with pytest.raises(NotFittedError):
         streaming_module(CfCClassifier())
-
-
-def test_export_refuses_a_linear_fill(tmp_path):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(12, 2, 8))
-    clf = CfCClassifier(units=4, max_epochs=1, fill="linear", random_state=0)
-    clf.fit(X, np.arange(12) % 2)
-    for export in (
-        streaming_module,
-        lambda est: export_torchscript(est, tmp_path / "m.pt"),
-        lambda est: export_onnx(est, tmp_path / "m.onnx"),
-    ):
-        with pytest.raises(ValueError, match=r"fill='linear'.*fill='forward'"):
-            export(clf)
 
 
 def test_stream_module_refuses_an_encoding_that_does_not_fit_the_network(grid_clf):

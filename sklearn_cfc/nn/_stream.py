@@ -138,6 +138,13 @@ class CfCStream(nn.Module):
         The grid step: observations are moved to the nearest point of a grid
         starting at each series' first observation; those meeting at a point
         are averaged, points without one are steps with nothing observed.
+    fill : {"forward", "linear"}, default="forward"
+        What a grid point without an observation holds (``PanelEncoder``'s
+        ``fill``): each channel's latest value, with the observation masks
+        and the times since each channel's latest observation as inputs; or
+        a value drawn towards the channel's observation at the next point
+        that has one, with changes along the drawn path and neither masks
+        nor times since.
     proba : bool, default=False
         Return the softmax of the network's outputs (class probabilities).
     target_mean, target_scale : array-like of shape (D,) or None, default=None
@@ -167,19 +174,20 @@ class CfCStream(nn.Module):
     - ``time``: (B,) for :meth:`step`, (B, T) for :meth:`forward`, float64:
       strictly increasing within a series.
     - the state: five tensors (:data:`STATE_NAMES`), all zero at the start
-      of a series (:meth:`initial_state`): ``channels`` (B, 8, C) float64,
-      ``times`` (B, 4) float64, ``counters`` (B, 3) int64, ``network``
+      of a series (:meth:`initial_state`): ``channels`` (B, 9, C) float64,
+      ``times`` (B, 4) float64, ``counters`` (B, 4) int64, ``network``
       (B, 4, H) float32 and ``patch`` (B, k, F + 1) float32. They hold the
       encoder's running state before the current step (the latest value,
       the time of the latest observation, the number of observations and
-      the running minimum, maximum and sum of each channel), the current
-      step (the sums and counts of the observations at the current grid
-      point, its time), the times of the previous step, of the first and of
-      the latest observation, the number of steps, observations and the
-      current grid point, the network's state before the current patch
-      (``h``, ``c`` with mixed memory, and the sum and maximum of the
-      outputs of the patches so far), and the encoded steps of the current
-      patch.
+      the running minimum, maximum and sum of each channel, and the value
+      the previous step held), the current step (the sums and counts of
+      the observations at the current grid point, its time), the times of
+      the previous step, of the first and of the latest observation, the
+      number of steps, of observations, the current grid point and the
+      number of grid points without an observation before it not yet
+      encoded, the network's state before the current patch (``h``, ``c``
+      with mixed memory, and the sum and maximum of the outputs of the
+      patches so far), and the encoded steps of the current patch.
     - outputs: (B, D) float64; NaN for a series without an observation yet.
 
     The output after an observation is that of one CfC step over the
@@ -187,7 +195,11 @@ class CfCStream(nn.Module):
     patch: what ``CfCSequenceNetwork.forward_prefixes`` computes. An
     observation at the current grid point re-encodes that point from the
     state before it, with the average of its observations; one at a later
-    point first closes the current one, then adds the empty points between.
+    point first closes the current one, with the grid points without an
+    observation before it, and opens its own. Those empty points are
+    encoded when the point after them closes, because with
+    ``fill="linear"`` they are drawn towards its values; until then each
+    prediction encodes them as they stand.
 
     Examples
     --------
@@ -213,8 +225,9 @@ class CfCStream(nn.Module):
 
     # rows of the state tensors (see the Notes)
     FILLED, LAST_TIME, COUNT, ZMIN, ZMAX, ZSUM, OPEN_SUM, OPEN_COUNT = range(8)
+    PREV_VALUE = 8
     PREV_TIME, T0, OPEN_TIME, LAST_OBS = range(4)
-    N_STEPS, N_OBS, SLOT = range(3)
+    N_STEPS, N_OBS, SLOT, PENDING = range(4)
     HIDDEN, MEMORY, TOTAL, PEAK = range(4)
 
     __constants__ = [
@@ -233,6 +246,7 @@ class CfCStream(nn.Module):
         "stat_count",
         "grid",
         "has_grid",
+        "linear",
         "proba",
         "affine",
         "FILLED",
@@ -243,6 +257,7 @@ class CfCStream(nn.Module):
         "ZSUM",
         "OPEN_SUM",
         "OPEN_COUNT",
+        "PREV_VALUE",
         "PREV_TIME",
         "T0",
         "OPEN_TIME",
@@ -250,6 +265,7 @@ class CfCStream(nn.Module):
         "N_STEPS",
         "N_OBS",
         "SLOT",
+        "PENDING",
         "HIDDEN",
         "MEMORY",
         "TOTAL",
@@ -267,6 +283,7 @@ class CfCStream(nn.Module):
         change_scale: Any = None,
         running_stats: Sequence[str] = (),
         time_grid: float | None = None,
+        fill: str = "forward",
         proba: bool = False,
         target_mean: Any = None,
         target_scale: Any = None,
@@ -306,7 +323,14 @@ class CfCStream(nn.Module):
         self.stat_mean, self.stat_count = "mean" in stats, "count" in stats
         self.grid = _positive(time_grid, "time_grid", optional=True)
         self.has_grid = time_grid is not None
-        self.width = (3 + int(self.differences) + len(stats)) * C
+        if fill not in ("forward", "linear"):
+            raise ValueError(
+                f"CfCStream: fill must be 'forward' or 'linear', got {fill!r}."
+            )
+        self.linear = fill == "linear"
+        self.width = (
+            (1 if self.linear else 3) + int(self.differences) + len(stats)
+        ) * C
         k = network.patch_length
         if network.cfc.input_size != patched_size(self.width, k):
             raise ValueError(
@@ -381,9 +405,9 @@ class CfCStream(nn.Module):
         C, H, k = self.n_channels, self.units, self.patch_length
         f64 = torch.float64
         return [
-            torch.zeros(batch, 8, C, dtype=f64),
+            torch.zeros(batch, 9, C, dtype=f64),
             torch.zeros(batch, 4, dtype=f64),
-            torch.zeros(batch, 3, dtype=torch.long),
+            torch.zeros(batch, 4, dtype=torch.long),
             torch.zeros(batch, 4, H),
             torch.zeros(batch, k, self.width + 1),
         ]
@@ -549,7 +573,7 @@ class CfCStream(nn.Module):
                 f"values; got {list(time.shape)}."
             )
         C, H, k = self.n_channels, self.units, self.patch_length
-        shapes = [[B, 8, C], [B, 4], [B, 3], [B, 4, H], [B, k, self.width + 1]]
+        shapes = [[B, 9, C], [B, 4], [B, 4], [B, 4, H], [B, k, self.width + 1]]
         dtypes = [torch.float64, torch.float64, torch.long, torch.float32]
         dtypes.append(torch.float32)
         if len(state) != len(shapes):
@@ -615,18 +639,23 @@ class CfCStream(nn.Module):
     def _encode(
         self,
         channels: Tensor,
-        times: Tensor,
         counters: Tensor,
         values: Tensor,
         observed: Tensor,
         time: Tensor,
+        shown: Tensor,
+        prev_time: Tensor,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Encode one step from the encoder's state before it.
 
         ``values`` (B, C) float64 (NaN unobserved), ``observed`` (B, C) bool,
-        ``time`` (B,). Returns the step's inputs (B, F) float32, its Δt (B,)
-        float32, whether an input is beyond float32, and the encoder's rows
-        of ``channels`` after it (B, 6, C).
+        ``time`` (B,); ``shown`` (B, C) float64: the value the step holds
+        for each channel (the latest observed one, or with ``fill="linear"``
+        one drawn towards the next observation); ``prev_time`` (B,) the
+        time of the previous step. Returns the step's inputs (B, F)
+        float32, its Δt (B,) float32, whether an input is beyond float32,
+        and the encoder's rows of ``channels`` after it (B, 6, C) followed
+        by ``shown`` (B, 1, C).
         """
         filled, last_time = channels[:, self.FILLED], channels[:, self.LAST_TIME]
         count = channels[:, self.COUNT]
@@ -636,19 +665,27 @@ class CfCStream(nn.Module):
         new_filled = torch.where(observed, values, filled)
         new_last = torch.where(observed, now, last_time)
         new_count = count + observed.to(torch.float64)
-        head = ((new_filled - self.mean) / self.scale).to(torch.float32)
+        head = ((shown - self.mean) / self.scale).to(torch.float32)
         if self.has_clip:
             head = head.clamp(-self.clip, self.clip)
         head = torch.where(seen, head, 0.0)
-        elapsed = (now - new_last).clamp_min(0.0)
-        since = torch.log1p(elapsed / self.dt_scale).to(torch.float32)
-        since = torch.where(seen, since, -1.0)
-        parts = [head, observed.to(torch.float32), since]
+        parts = [head]
+        if not self.linear:
+            elapsed = (now - new_last).clamp_min(0.0)
+            since = torch.log1p(elapsed / self.dt_scale).to(torch.float32)
+            since = torch.where(seen, since, -1.0)
+            parts += [observed.to(torch.float32), since]
         if self.differences:
-            change = ((values - filled) / self.change_scale).to(torch.float32)
+            if self.linear:  # along the drawn path, from the previous step
+                diff = shown - channels[:, self.PREV_VALUE]
+                has = before
+            else:  # since the channel's previous observation
+                diff = values - filled
+                has = observed & before
+            change = (diff / self.change_scale).to(torch.float32)
             if self.has_clip:
                 change = change.clamp(-self.clip, self.clip)
-            parts.append(torch.where(observed & before, change, 0.0))
+            parts.append(torch.where(has, change, 0.0))
         zmin, zmax = channels[:, self.ZMIN], channels[:, self.ZMAX]
         zsum = channels[:, self.ZSUM]
         if self.stat_min or self.stat_max or self.stat_mean:
@@ -672,24 +709,68 @@ class CfCStream(nn.Module):
             parts.append(torch.log1p(new_count.to(torch.float32)))
         x = torch.cat(parts, -1)
         first = counters[:, self.N_STEPS] == 0
-        gap = ((time - times[:, self.PREV_TIME]) / self.dt_scale).to(torch.float32)
+        gap = ((time - prev_time) / self.dt_scale).to(torch.float32)
         dt = torch.where(first, 0.0, gap)
         bad = ~(torch.isfinite(x).all(-1) & torch.isfinite(dt))
-        encoder = torch.stack([new_filled, new_last, new_count, zmin, zmax, zsum], 1)
+        encoder = torch.stack(
+            [new_filled, new_last, new_count, zmin, zmax, zsum, shown], 1
+        )
         return x, dt, bad, encoder
+
+    def _open_values(self, channels: Tensor) -> tuple[Tensor, Tensor]:
+        """The current grid point's values (its observations averaged) and
+        which channels it observes."""
+        total, n = channels[:, self.OPEN_SUM], channels[:, self.OPEN_COUNT]
+        observed = n > 0
+        # as Panel.on_grid: the float32 mean of the values meeting at a point
+        mean = (total / n.clamp_min(1.0)).to(torch.float32).to(torch.float64)
+        return torch.where(observed, mean, float("nan")), observed
 
     def _open_step(
         self, channels: Tensor, times: Tensor, counters: Tensor
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """:meth:`_encode` of the current step (its observations averaged)."""
-        total, n = channels[:, self.OPEN_SUM], channels[:, self.OPEN_COUNT]
-        observed = n > 0
-        # as Panel.on_grid: the float32 mean of the values meeting at a point
-        mean = (total / n.clamp_min(1.0)).to(torch.float32).to(torch.float64)
-        values = torch.where(observed, mean, float("nan"))
+        values, observed = self._open_values(channels)
+        shown = torch.where(observed, values, channels[:, self.FILLED])
         return self._encode(
-            channels, times, counters, values, observed, times[:, self.OPEN_TIME]
+            channels,
+            counters,
+            values,
+            observed,
+            times[:, self.OPEN_TIME],
+            shown,
+            times[:, self.PREV_TIME],
         )
+
+    def _pending_step(
+        self, channels: Tensor, times: Tensor, counters: Tensor, start: Tensor, e: int
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """:meth:`_encode` of the ``e``-th grid point without an observation
+        before the current one (1: the first after the previous step, which
+        was at time ``start``); also returns its time.
+
+        Each channel keeps its latest value, or with ``fill="linear"`` is
+        drawn on the line from it at ``start`` to its value at the current
+        point, where the current point observes it.
+        """
+        slot = counters[:, self.SLOT] - counters[:, self.PENDING] - 1 + e
+        point = times[:, self.T0] + slot.to(torch.float64) * self.grid
+        filled = channels[:, self.FILLED]
+        shown = filled
+        if self.linear:
+            target, observed = self._open_values(channels)
+            end = times[:, self.OPEN_TIME]
+            share = ((point - start) / (end - start))[:, None]
+            drawn = observed & (channels[:, self.COUNT] > 0)
+            shown = torch.where(drawn, filled + share * (target - filled), filled)
+        values = torch.full_like(filled, float("nan"))
+        # nothing is observed; a comparison (counts are never negative), as
+        # the ONNX exporter types its result as bool inside a loop
+        nothing = channels[:, self.COUNT] < 0
+        x, dt, bad, encoder = self._encode(
+            channels, counters, values, nothing, point, shown, times[:, self.PREV_TIME]
+        )
+        return x, dt, bad, encoder, point
 
     # ----------------------------------------------------------- network
     def _with_step(
@@ -704,9 +785,13 @@ class CfCStream(nn.Module):
 
     def _predict(self, state: list[Tensor]) -> tuple[Tensor, Tensor]:
         """Outputs after the current step, and which rows overflowed."""
+        started = state[2][:, self.N_OBS] > 0
+        # the grid points before the current one, as they would be encoded
+        # were the current point closed now
+        state, bad = self._close_pending(started, state)
         channels, times, counters, network = state[0], state[1], state[2], state[3]
         patch = state[4]
-        x, dt, bad, _ = self._open_step(channels, times, counters)
+        x, dt, bad_now, _ = self._open_step(channels, times, counters)
         k, F = self.patch_length, self.width
         steps = self._with_step(patch, counters, x, dt)
         span = torch.remainder(counters[:, self.N_STEPS], k) + 1
@@ -728,7 +813,7 @@ class CfCStream(nn.Module):
             out = torch.softmax(out, -1)
         if self.affine:
             out = out * self.target_scale + self.target_mean
-        started = counters[:, self.N_OBS] > 0
+        bad = bad | bad_now
         return torch.where(started[:, None], out, float("nan")), bad & started
 
     def _commit(
@@ -739,13 +824,17 @@ class CfCStream(nn.Module):
         counters: Tensor,
         network: Tensor,
         patch: Tensor,
+        step: tuple[Tensor, Tensor, Tensor, Tensor],
+        time: Tensor,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
-        """Close the current step of the series ``rows``: encode it for good,
-        add it to the patch and, when that is full, step the CfC over it.
+        """Add the encoded ``step`` (at ``time``) of the series ``rows`` for
+        good: to the patch and, when that is full, step the CfC over it.
 
-        Returns the five state tensors and which rows overflowed.
+        Returns the five state tensors (separate, not a list: the ONNX
+        exporter keeps the types of tensors a loop carries, not those of a
+        list) and which rows overflowed.
         """
-        x, dt, bad, encoder = self._open_step(channels, times, counters)
+        x, dt, bad, encoder = step
         r = rows[:, None]
         k, F = self.patch_length, self.width
         patch = torch.where(
@@ -768,14 +857,53 @@ class CfCStream(nn.Module):
             )
             new = torch.stack([h, c, network[:, self.TOTAL] + h, peak], 1)
             network = torch.where(full[:, None, None], new, network)
-        channels = torch.cat(
-            [torch.where(r[:, :, None], encoder, channels[:, :6]), channels[:, 6:]], 1
-        )
-        prev = torch.where(rows, times[:, self.OPEN_TIME], times[:, self.PREV_TIME])
+        # the encoder's rows (0-5 and PREV_VALUE); the current point's sums
+        # (OPEN_SUM, OPEN_COUNT) stay
+        old = torch.cat([channels[:, :6], channels[:, 8:]], 1)
+        kept = torch.where(r[:, :, None], encoder, old)
+        channels = torch.cat([kept[:, :6], channels[:, 6:8], kept[:, 6:]], 1)
+        prev = torch.where(rows, time, times[:, self.PREV_TIME])
         times = torch.cat([prev[:, None], times[:, 1:]], 1)
         steps = torch.where(rows, n_steps + 1, n_steps)
         counters = torch.cat([steps[:, None], counters[:, 1:]], 1)
         return channels, times, counters, network, patch, bad & rows
+
+    def _close_pending(
+        self, rows: Tensor, state: list[Tensor]
+    ) -> tuple[list[Tensor], Tensor]:
+        """Commit the grid points without an observation before the current
+        one, of the series ``rows``; they are encoded only now because with
+        ``fill="linear"`` they depend on the current point's values."""
+        channels, times, counters, network, patch = (
+            state[0],
+            state[1],
+            state[2],
+            state[3],
+            state[4],
+        )
+        pending = torch.where(rows, counters[:, self.PENDING], 0)
+        bad = torch.zeros_like(rows)
+        start = times[:, self.PREV_TIME]  # the step before the points
+        e = 1
+        while bool((pending >= e).any()):
+            x, dt, bad_x, encoder, point = self._pending_step(
+                channels, times, counters, start, e
+            )
+            channels, times, counters, network, patch, bad_e = self._commit(
+                pending >= e,
+                channels,
+                times,
+                counters,
+                network,
+                patch,
+                (x, dt, bad_x, encoder),
+                point,
+            )
+            bad = bad | bad_e
+            e += 1
+        left = torch.where(rows, 0, counters[:, self.PENDING])
+        counters = torch.cat([counters[:, :3], left[:, None]], 1)
+        return [channels, times, counters, network, patch], bad
 
     def _advance(
         self,
@@ -793,13 +921,7 @@ class CfCStream(nn.Module):
         """
         observed = ~torch.isnan(values)
         active = active & observed.any(-1) & (err == 0)
-        channels, times, counters, network, patch = (
-            state[0],
-            state[1],
-            state[2],
-            state[3],
-            state[4],
-        )
+        times, counters = state[1], state[2]
         first = active & (counters[:, self.N_OBS] == 0)
         t0 = torch.where(first, time, times[:, self.T0])
         slot = counters[:, self.SLOT]
@@ -812,25 +934,29 @@ class CfCStream(nn.Module):
         later = active & ~first & (new_slot > slot)
         same = active & ~first & (new_slot == slot)
         times = torch.cat([times[:, :1], t0[:, None], times[:, 2:]], 1)
-        channels, times, counters, network, patch, bad = self._commit(
-            later, channels, times, counters, network, patch
+        state = [state[0], times, counters, state[3], state[4]]
+        # a later grid point closes the current one: first the points
+        # without an observation before it, then the point itself
+        state, bad = self._close_pending(later, state)
+        channels, times, counters, network, patch = (
+            state[0],
+            state[1],
+            state[2],
+            state[3],
+            state[4],
         )
-        if self.has_grid:
-            # the grid points between the closed step and this observation
-            gap = torch.where(later, new_slot - slot - 1, 0)
-            e = 1
-            while bool((gap >= e).any()):
-                rows = gap >= e
-                point = t0 + (slot + e).to(torch.float64) * self.grid
-                empty = torch.where(rows[:, None, None], 0.0, channels[:, 6:])
-                channels = torch.cat([channels[:, :6], empty], 1)
-                opened = torch.where(rows, point, times[:, self.OPEN_TIME])
-                times = torch.cat([times[:, :2], opened[:, None], times[:, 3:]], 1)
-                channels, times, counters, network, patch, bad_e = self._commit(
-                    rows, channels, times, counters, network, patch
-                )
-                bad = bad | bad_e
-                e += 1
+        opened = self._open_step(channels, times, counters)
+        channels, times, counters, network, patch, bad_open = self._commit(
+            later,
+            channels,
+            times,
+            counters,
+            network,
+            patch,
+            opened,
+            times[:, self.OPEN_TIME],
+        )
+        bad = bad | bad_open
         v = torch.where(observed, values.to(torch.float64), 0.0)
         n = observed.to(torch.float64)
         new = (first | later)[:, None]
@@ -839,14 +965,18 @@ class CfCStream(nn.Module):
         total = torch.where(new, v, torch.where(add, total + v, total))
         count = channels[:, self.OPEN_COUNT]
         count = torch.where(new, n, torch.where(add, count + n, count))
-        channels = torch.cat([channels[:, :6], total[:, None], count[:, None]], 1)
+        channels = torch.cat(
+            [channels[:, :6], total[:, None], count[:, None], channels[:, 8:]], 1
+        )
         point = time
         if self.has_grid:
             point = t0 + new_slot.to(torch.float64) * self.grid
-        opened = torch.where(first | later, point, times[:, self.OPEN_TIME])
+        opened_at = torch.where(first | later, point, times[:, self.OPEN_TIME])
         last_obs = torch.where(active, time, times[:, self.LAST_OBS])
-        times = torch.stack([times[:, self.PREV_TIME], t0, opened, last_obs], 1)
+        times = torch.stack([times[:, self.PREV_TIME], t0, opened_at, last_obs], 1)
         n_obs = counters[:, self.N_OBS] + active.to(torch.long)
+        # the grid points skipped on the way to this one wait for it to close
+        pending = torch.where(later, new_slot - slot - 1, counters[:, self.PENDING])
         slot = torch.where(active, new_slot, slot)
-        counters = torch.stack([counters[:, self.N_STEPS], n_obs, slot], 1)
+        counters = torch.stack([counters[:, self.N_STEPS], n_obs, slot, pending], 1)
         return [channels, times, counters, network, patch], bad
