@@ -196,8 +196,7 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         pattern is noise. Each step still depends on observations up to
         the next observed point only, so :meth:`staged_predict` rows equal
         predictions on the cut series, and the exports of
-        :mod:`sklearn_cfc.export` give them one observation at a time;
-        :func:`sklearn_cfc.inspection.attributions` refuses it yet. On
+        :mod:`sklearn_cfc.export` give them one observation at a time. On
         validation splits of the benchmark's irregular sets it raised mean
         accuracy from 0.697 to 0.715 over five sets (better on three,
         about equal on two; see the changelog).

@@ -31,6 +31,7 @@ from ._base import _BaseCfC
 from ._threads import network_width, torch_threads
 from .classifier import CfCClassifier
 from .nn import patch_sequences
+from .panel._encode import _draw_plan, _forward_fill
 from .panel._time import check_time_unit, float_to_index
 
 if TYPE_CHECKING:
@@ -475,7 +476,12 @@ def attributions(
     and the change derive from the observation at the step itself. Each
     input's attribution is added to the observation it derives from, so an
     observation collects what it contributed at every step until the
-    channel is measured again. Inputs before a channel's first observation
+    channel is measured again. With ``fill="linear"`` the network reads no
+    flag or time since, and a value drawn between two observations of a
+    channel, ``(1 - w)`` times the earlier plus ``w`` times the later,
+    credits the earlier with ``1 - w`` of its attribution and the later
+    with ``w``; the change at such a point moves towards the later and is
+    credited to it. Inputs before a channel's first observation
     equal the baseline's, so nothing is left over, and the attributions of
     a series add up to its prediction minus the baseline's prediction, up
     to the quadrature's error (``delta``).
@@ -514,14 +520,6 @@ def attributions(
     integrated_gradients = _captum_ig()
     if not isinstance(baseline, str) or baseline not in ("mean", "unobserved"):
         raise ValueError(f"baseline must be 'mean' or 'unobserved', got {baseline!r}.")
-    if est.encoder_.fill != "forward":
-        raise ValueError(
-            f"attributions: this {type(est).__name__} was fitted with "
-            f"fill={est.encoder_.fill!r}; its inputs at points drawn between "
-            "observations derive from two observations, which attributions "
-            "do not share out yet. Only models fitted with fill='forward' are "
-            "supported."
-        )
     layout = _Layout.of(est.encoder_)
     n_steps = _check_count("n_steps", n_steps)
     batch_size = _check_count("batch_size", batch_size)
@@ -567,8 +565,7 @@ def attributions(
             )
             per_step = _per_observation(
                 attr.detach().double().cpu().numpy(),
-                x.cpu().numpy(),
-                sub.n_channels,
+                est.encoder_._panel(sub),
                 layout,
             )
             parts.append(_to_raw(per_step, sub, idx, est.encoder_.time_grid_))
@@ -606,29 +603,30 @@ def attributions(
 class _Layout(NamedTuple):
     """Which blocks of ``C`` inputs of a step hold what (PanelEncoder.transform).
 
-    Blocks: 0 the latest value, 1 the observation flag, 2 the time since
-    the latest observation, then the change (with ``differences``), then
-    the running statistics in ``running_stats_`` order.
+    Blocks: 0 the latest value (drawn with ``fill="linear"``), then with
+    ``fill="forward"`` 1 the observation flag and 2 the time since the
+    latest observation, then the change (with ``differences``), then the
+    running statistics in ``running_stats_`` order.
     """
 
     n_blocks: int
+    linear: bool
     change: int | None
     stats: dict[str, int]
 
     @classmethod
     def of(cls, encoder: Any) -> _Layout:
-        change = 3 if encoder.differences else None
-        first = 3 + bool(encoder.differences)
+        linear = encoder.fill == "linear"
+        first = 1 if linear else 3
+        change = first if encoder.differences else None
+        first += bool(encoder.differences)
         stats = {name: first + k for k, name in enumerate(encoder.running_stats_)}
-        return cls(first + len(stats), change, stats)
+        return cls(first + len(stats), linear, change, stats)
 
-    def here(self) -> list[int]:
-        """Blocks derived from the observation at the step itself."""
-        return [1] + ([] if self.change is None else [self.change])
-
-    def latest(self) -> list[int]:
-        """Blocks derived from the latest observation at or before the step."""
-        return [0, 2, *self.stats.values()]
+    @property
+    def since(self) -> int | None:
+        """The block of times since the latest observation, if any."""
+        return None if self.linear else 2
 
     def of_values(self) -> list[int]:
         """Blocks that hold scaled values: 0 at the channel's centre."""
@@ -652,22 +650,22 @@ def _baseline(x: Tensor, lengths: Tensor, C: int, layout: _Layout, kind: str) ->
         base[:, :, layout.of_values()] = 0.0
         return base.view(B, T, -1)
     base = torch.zeros_like(x)
-    real = torch.arange(T, device=x.device) < lengths[:, None]
-    base[:, :, 2 * C : 3 * C] = torch.where(real, -1.0, 0.0).unsqueeze(-1)
+    if layout.since is not None:
+        real = torch.arange(T, device=x.device) < lengths[:, None]
+        since = slice(layout.since * C, (layout.since + 1) * C)
+        base[:, :, since] = torch.where(real, -1.0, 0.0).unsqueeze(-1)
     return base
 
 
-def _per_observation(
-    attr: np.ndarray, inputs: np.ndarray, C: int, layout: _Layout
-) -> np.ndarray:
+def _per_observation(attr: np.ndarray, panel: Panel, layout: _Layout) -> np.ndarray:
     """Sum the attributions of a batch's inputs onto the observed steps.
 
     Parameters
     ----------
-    attr, inputs : ndarray of shape (B, T, W * C)
-        Attributions and the encoded inputs, in the blocks of ``layout``.
-    C : int
-        Number of channels.
+    attr : ndarray of shape (B, T, W * C)
+        Attributions of the encoded inputs, in the blocks of ``layout``.
+    panel : Panel
+        The batch's panel as the network read it (on the encoder's grid).
     layout : _Layout
 
     Returns
@@ -677,11 +675,29 @@ def _per_observation(
         0 elsewhere.
     """
     B, T, _ = attr.shape
+    C = panel.n_channels
     blocks = attr.reshape(B, T, layout.n_blocks, C)
-    observed = inputs[:, :, C : 2 * C] > 0.5
-    here = blocks[:, :, layout.here()].sum(2)
-    latest = blocks[:, :, layout.latest()].sum(2)
-    out = np.where(observed, here, 0.0)
+    observed = panel.mask  # (B, T, C): the encoder made one step per point
+    change = 0.0 if layout.change is None else blocks[:, :, layout.change]
+    stats = blocks[:, :, list(layout.stats.values())].sum(2)
+    if layout.linear:
+        # a drawn value is (1 - w) times the latest observation plus w times
+        # the one it goes towards, and its change moves towards the latter
+        _, _, seen, times = _forward_fill(panel)
+        drawn, share, upcoming = _draw_plan(panel, seen, times)
+        value = blocks[:, :, 0]
+        latest = np.where(drawn, (1.0 - share) * value, value) + stats
+        ahead = np.where(drawn, share * value + change, 0.0)
+        out = np.where(observed, change, 0.0)
+        b, t, c = np.nonzero(drawn)
+        flat = (b * T + upcoming[b, t, c]) * C + c
+        out += np.bincount(flat, weights=ahead[b, t, c], minlength=B * T * C).reshape(
+            B, T, C
+        )
+    else:
+        here = blocks[:, :, 1] + change
+        latest = blocks[:, :, 0] + blocks[:, :, 2] + stats
+        out = np.where(observed, here, 0.0)
     last = np.where(observed, np.arange(T)[None, :, None], -1)
     np.maximum.accumulate(last, axis=1, out=last)
     b, t, c = np.nonzero(last >= 0)

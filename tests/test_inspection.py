@@ -14,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn_cfc import CfCClassifier, CfCForecaster, CfCRegressor
 from sklearn_cfc.inspection import attributions, plot_attributions, time_constants
 from sklearn_cfc.nn import patch_sequences
+from sklearn_cfc.panel import to_panel
 
 TINY = dict(units=4, backbone_units=8, max_epochs=2, random_state=0)
 
@@ -255,16 +256,26 @@ def check_completeness(est, X, atol, **kwargs):
         (dict(readout="last", running_stats=True), dict(baseline="unobserved")),
         # patches, and a grid on which observations meet at one point
         (dict(readout="mean", patch_length=2, time_grid=1.5), dict()),
+        # values drawn between observations, credited to both
+        (dict(readout="mean", time_grid=0.75, fill="linear"), dict()),
+        (
+            dict(readout="last", time_grid=0.75, fill="linear", running_stats=True),
+            dict(baseline="unobserved"),
+        ),
     ],
 )
 def test_attributions_add_up_to_prediction_minus_baseline(data, params, kwargs):
     pytest.importorskip("captum")
     X, y = data
     est = CfCClassifier(**{**TINY, **params}).fit(X, y)
-    if "time_grid" in params:
+    if "patch_length" in params:
         assert est.patch_length_ == 2
+    if params.get("time_grid") == 1.5:  # observations meet
         panel = est._to_panel(X)
         assert (panel.on_grid(1.5).lengths < panel.lengths).any()
+    if params.get("fill") == "linear":  # grid points between observations
+        panel = est._to_panel(X)
+        assert (panel.on_grid(0.75).lengths > panel.lengths).all()
     check_completeness(est, X, atol=5e-4, **kwargs)
 
 
@@ -294,7 +305,9 @@ def test_default_readout_adds_up_within_the_quadrature_error(classifier, data):
 def test_inputs_are_credited_to_the_observations_they_derive_from():
     from sklearn_cfc.inspection import _baseline, _Layout, _per_observation
 
-    encoder = SimpleNamespace(differences=True, running_stats_=("max", "count"))
+    encoder = SimpleNamespace(
+        fill="forward", differences=True, running_stats_=("max", "count")
+    )
     layout = _Layout.of(encoder)  # value, flag, since, change, max, count
     assert layout.n_blocks == 6
     T, C = 4, 2
@@ -305,7 +318,8 @@ def test_inputs_are_credited_to_the_observations_they_derive_from():
     inputs[:, :, 1] = flags
     # every input of step t is credited t + 1
     attr = np.broadcast_to(np.arange(1.0, T + 1)[None, :, None, None], inputs.shape)
-    got = _per_observation(attr.reshape(1, T, -1), inputs.reshape(1, T, -1), C, layout)
+    panel = SimpleNamespace(mask=flags > 0.5, n_channels=C)
+    got = _per_observation(attr.reshape(1, T, -1), panel, layout)
     # an observation collects its flag and change (2 inputs) at its step,
     # and the value, time since, max and count (4 inputs) at every step
     # until the channel's next observation
@@ -325,6 +339,30 @@ def test_inputs_are_credited_to_the_observations_they_derive_from():
     assert (base[:, :3, 2] == -1).all()  # "never observed yet"
     assert (base[:, 3:] == 0).all()  # padding
     assert (base[:, :, [0, 1, 3, 4, 5]] == 0).all()
+
+
+def test_drawn_inputs_are_credited_to_both_observations_of_their_line():
+    from sklearn_cfc.inspection import _Layout, _per_observation
+
+    encoder = SimpleNamespace(fill="linear", differences=True, running_stats_=())
+    layout = _Layout.of(encoder)  # value, change
+    assert layout.n_blocks == 2
+    assert layout.since is None
+    # "a" at times 0 and 3 (drawn at 1 and 2); "b" at 0 only (carried)
+    frame = pd.DataFrame({"a": [1.0, 4.0], "b": [2.0, np.nan]}, index=[0.0, 3.0])
+    panel = to_panel([frame]).on_grid(1.0)
+    T, C = 4, 2
+    attr = np.ones((1, T, 2, C))  # every input credited 1
+    got = _per_observation(attr.reshape(1, T, -1), panel, layout)
+    expected = np.zeros((1, T, C))
+    # "a" at 0: its value and change at 0, (1 - w) of the values drawn at
+    # 1 and 2 (w = 1/3, 2/3); at 3: w of them, the drawn points' changes
+    # and its own value and change
+    expected[0, 0, 0] = 2 + 2 / 3 + 1 / 3
+    expected[0, 3, 0] = 1 / 3 + 2 / 3 + 2 + 2
+    # "b" at 0: its value and change, and its carried value at 1, 2, 3
+    expected[0, 0, 1] = 2 + 3
+    np.testing.assert_allclose(got, expected)
 
 
 def one_observation_task(n, seed):
@@ -530,10 +568,3 @@ def test_plot_attributions_bad_input(pyplot):
         ValueError, match=re.escape("top must be a positive int, got 0.")
     ):
         plot_attributions(attr, 0, top=0)
-
-
-def test_attributions_refuse_a_linear_fill(data):
-    X, y = data
-    clf = CfCClassifier(units=4, max_epochs=1, fill="linear", random_state=0)
-    with pytest.raises(ValueError, match=r"fill='linear'.*fill='forward'"):
-        attributions(clf.fit(X, y), X[:2])

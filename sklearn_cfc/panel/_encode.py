@@ -210,21 +210,29 @@ def _forward_fill(panel):
     return filled, last, seen, times
 
 
-def _drawn(panel, filled, seen, times):
-    """``filled`` with each channel drawn linearly across the steps without
-    any observation, from its value at the step before them to its
-    observation at the step after them.
+def _draw_plan(panel, seen, times):
+    """Where ``fill="linear"`` draws a channel, how far along, and towards which step.
 
-    ``filled`` and ``seen`` are :func:`_forward_fill`'s, ``times`` the
-    panel's times as (n, T, 1) without NaN. A channel not observed at that
-    next step, or without a value yet, keeps its latest value. So a step
-    depends only on observations up to the next step that has one: a
-    series cut after any observation encodes each of its steps as the
-    whole series does (:meth:`PanelEncoder.transform`, ``fill="linear"``).
+    A channel is drawn at a step without any observation when it has a
+    value already (``seen``, from :func:`_forward_fill`) and is observed at
+    the next step that has an observation; the line goes from its value at
+    the last step with an observation to that observation. ``times`` is
+    the panel's times as (n, T, 1) without NaN.
+
+    Returns
+    -------
+    drawn : ndarray of shape (n, T, C), bool
+    share : ndarray of shape (n, T, C), float64
+        How far along its line each drawn value lies, in [0, 1] (NaN
+        elsewhere).
+    upcoming : ndarray of shape (n, T, C), int
+        The step of the observation each drawn value goes towards (clipped
+        to the last step elsewhere).
+
+    A step depends then only on observations up to the next step that has
+    one, so a series cut after any observation encodes each of its steps
+    as the whole series does.
     """
-    # float64 whether or not anything is drawn, so that the changes along
-    # the path round alike for a series and its cuts
-    filled = filled.astype(np.float64)
     mask = panel.mask
     T = mask.shape[1]
     occupied = mask.any(axis=-1)
@@ -239,14 +247,25 @@ def _drawn(panel, filled, seen, times):
     upcoming = np.where(ahead >= 0, T - 1 - ahead, T)
     drawn = ~occupied[:, :, None] & seen & (upcoming == after[:, :, None])
     drawn &= upcoming < T
-    if not drawn.any():
-        return filled
     upcoming = np.minimum(upcoming, T - 1)
     start = np.take_along_axis(times[:, :, 0], before, axis=1)[:, :, None]
     end = np.take_along_axis(times, upcoming, axis=1)
-    target = np.take_along_axis(panel.values, upcoming, axis=1)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        share = (times - start) / (end - start)
+        share = np.where(drawn, (times - start) / (end - start), np.nan)
+    return drawn, share, upcoming
+
+
+def _drawn(panel, filled, seen, times):
+    """``filled`` (from :func:`_forward_fill`) with the values ``fill="linear"``
+    draws across steps without an observation (see :func:`_draw_plan`)."""
+    # float64 whether or not anything is drawn, so that the changes along
+    # the path round alike for a series and its cuts
+    filled = filled.astype(np.float64)
+    drawn, share, upcoming = _draw_plan(panel, seen, times)
+    if not drawn.any():
+        return filled
+    target = np.take_along_axis(panel.values, upcoming, axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
         line = filled + share * (target - filled)
     return np.where(drawn, line, filled)
 
