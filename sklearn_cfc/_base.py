@@ -384,7 +384,7 @@ class _BaseCfC(
             StrOptions({"auto"}),
             Interval(Real, 0, None, closed="neither"),
         ],
-        "fill": [StrOptions({"forward", "linear"})],
+        "fill": [StrOptions({"auto", "forward", "linear"})],
         "accelerator": [HasMethods(["prepare", "unwrap_model", "reduce"]), None],
         "warm_start": ["boolean"],
     }
@@ -1037,7 +1037,7 @@ class _BaseCfC(
                     shared = (obs + 1 < part.lengths[rows]) & (
                         slots[rows, later] == ends
                     )
-                    if encoder.fill == "linear":
+                    if encoder.fill_ == "linear":
                         # points drawn towards a shared one lead to the
                         # average of all its observations; cut there, they
                         # lead to that of some, so those prefixes run whole

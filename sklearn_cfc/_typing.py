@@ -53,8 +53,9 @@ DtScale: TypeAlias = "float | Literal['median']"
 #: ``time_grid``: a grid step, chosen from the data ("auto"), or no grid.
 TimeGrid: TypeAlias = "float | Literal['auto'] | None"
 #: ``fill``: steps without an observation carry the latest values forward
-#: (with the observation mask and the time since), or draw them linearly.
-Fill: TypeAlias = "Literal['forward', 'linear']"
+#: (with the observation mask and the time since), or draw them linearly;
+#: "auto" draws them for dense series on a time grid.
+Fill: TypeAlias = "Literal['auto', 'forward', 'linear']"
 #: ``time_unit`` as a unit name or as a duration.
 TimeUnitLike: TypeAlias = "TimeUnit | pd.Timedelta"
 

@@ -119,7 +119,7 @@ def streaming_module(estimator: Any) -> CfCStream:
         change_scale=enc.change_scale_ if enc.differences else None,
         running_stats=enc.running_stats_,
         time_grid=enc.time_grid_,
-        fill=enc.fill,
+        fill=enc.fill_,
         **kwargs,
     )
     stream.metadata = json.dumps(_metadata(est, stream))
@@ -140,7 +140,7 @@ def _metadata(est: CfCClassifier | CfCRegressor, stream: CfCStream) -> dict:
         "time_kind": enc.time_kind_,
         "time_unit": str(est.time_unit),
         "time_grid": enc.time_grid_,
-        "fill": enc.fill,
+        "fill": enc.fill_,
         "patch_length": stream.patch_length,
         "n_outputs": stream.n_outputs,
         "state": [

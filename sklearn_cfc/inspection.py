@@ -616,7 +616,7 @@ class _Layout(NamedTuple):
 
     @classmethod
     def of(cls, encoder: Any) -> _Layout:
-        linear = encoder.fill == "linear"
+        linear = encoder.fill_ == "linear"
         first = 1 if linear else 3
         change = first if encoder.differences else None
         first += bool(encoder.differences)

@@ -166,7 +166,8 @@ def _expected(est, X):
 # --------------------------------------------------------------- models
 def _grid_clf():
     """A time grid where observations meet, patches of 3, mixed memory, the
-    readout "all", running statistics and differences."""
+    readout "all", running statistics and differences, values carried
+    forward across empty grid points."""
     rng = np.random.default_rng(1)
     frames = irregular_frames(rng, 30, 3, 14, scale=3.0, shift=1.0)
     y = np.array([f"c{k % 3}" for k in range(30)])
@@ -174,6 +175,7 @@ def _grid_clf():
         **TINY,
         patch_length=3,
         time_grid=1.5,
+        fill="forward",
         running_stats=True,
         differences=True,
         random_state=0,
@@ -211,7 +213,8 @@ def _plain_clf():
 
 def _datetime_reg():
     """Multi-output regression on datetimes: patches of 2, the readout
-    "last", some running statistics, a time grid (in seconds)."""
+    "last", some running statistics, a time grid (in seconds) on dense
+    series, so values drawn across empty grid points (fill "auto")."""
     rng = np.random.default_rng(3)
     X = as_multiindex(
         irregular_frames(rng, 30, 2, 10, gaps=(0.5, 1.5), scale=3.0, shift=1.0)

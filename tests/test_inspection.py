@@ -306,7 +306,7 @@ def test_inputs_are_credited_to_the_observations_they_derive_from():
     from sklearn_cfc.inspection import _baseline, _Layout, _per_observation
 
     encoder = SimpleNamespace(
-        fill="forward", differences=True, running_stats_=("max", "count")
+        fill_="forward", differences=True, running_stats_=("max", "count")
     )
     layout = _Layout.of(encoder)  # value, flag, since, change, max, count
     assert layout.n_blocks == 6
@@ -344,7 +344,7 @@ def test_inputs_are_credited_to_the_observations_they_derive_from():
 def test_drawn_inputs_are_credited_to_both_observations_of_their_line():
     from sklearn_cfc.inspection import _Layout, _per_observation
 
-    encoder = SimpleNamespace(fill="linear", differences=True, running_stats_=())
+    encoder = SimpleNamespace(fill_="linear", differences=True, running_stats_=())
     layout = _Layout.of(encoder)  # value, change
     assert layout.n_blocks == 2
     assert layout.since is None

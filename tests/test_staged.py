@@ -73,7 +73,7 @@ def numpy_clf():
 @pytest.fixture(scope="module")
 def grid_clf():
     """A time grid where observations meet, patches, mixed memory, every
-    encoder option."""
+    encoder option, values carried forward across empty grid points."""
     rng = np.random.default_rng(1)
     frames = irregular_frames(rng, 30, 3, 14)
     y = np.array([k % 3 for k in range(30)])
@@ -81,6 +81,7 @@ def grid_clf():
         **TINY,
         patch_length=3,
         time_grid=1.5,
+        fill="forward",
         running_stats=True,
         differences=True,
         random_state=0,

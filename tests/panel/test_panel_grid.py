@@ -87,16 +87,19 @@ def test_auto_grid_leaves_regular_and_sparse_data_alone():
     assert PanelEncoder().fit(frames).time_grid_ is None  # default: no grid
 
 
-def test_encoding_on_a_grid_is_the_encoding_of_the_grid_panel():
+@pytest.mark.parametrize("fill", ["forward", "linear"])
+def test_encoding_on_a_grid_is_the_encoding_of_the_grid_panel(fill):
     _, frames = _irregular()
-    enc = PanelEncoder(time_grid=1.0).fit(frames)
+    enc = PanelEncoder(time_grid=1.0, fill=fill).fit(frames)
     grid = to_panel(frames).on_grid(1.0)
-    ref = PanelEncoder().fit(grid)
+    ref = PanelEncoder(fill=fill).fit(grid)
     assert enc.dt_scale_ == ref.dt_scale_ == 1.0
     np.testing.assert_array_equal(enc.mean_, ref.mean_)
     out, expected = enc.transform(frames), ref.transform(grid)
     np.testing.assert_array_equal(out.inputs, expected.inputs)
     np.testing.assert_array_equal(out.dt, expected.dt)
+    if fill == "linear":
+        return
     # an unobserved grid point: mask 0, the value carried forward
     i, t = np.argwhere(~grid.mask.any(2) & (np.arange(grid.n_timepoints) < 5))[0]
     C = grid.n_channels
@@ -137,3 +140,20 @@ def test_a_grid_that_would_stretch_a_series_is_refused_or_not_chosen():
     assert enc.time_grid_ == pytest.approx(4 / 3)
     with pytest.raises(ValueError, match="time_grid=None"):
         enc.transform([far])
+
+
+def test_fill_auto_draws_dense_series_on_a_grid_only():
+    _, frames = _irregular()
+    assert PanelEncoder(time_grid=1.0).fit(frames).fill_ == "linear"
+    assert PanelEncoder(time_grid="auto").fit(frames).fill_ == "linear"
+    assert PanelEncoder().fit(frames).fill_ == "forward"  # no grid
+    # sparse records (one channel of four at a time) on a grid: forward
+    rng = np.random.default_rng(0)
+    sparse = []
+    for _ in range(5):
+        values = np.full((12, 4), np.nan)
+        values[np.arange(12), rng.integers(0, 4, 12)] = rng.normal(size=12)
+        sparse.append(pd.DataFrame(values, index=np.cumsum(rng.uniform(0.5, 2, 12))))
+    assert not to_panel(sparse).is_dense()
+    assert PanelEncoder(time_grid=1.0).fit(sparse).fill_ == "forward"
+    assert PanelEncoder(time_grid=1.0, fill="linear").fit(sparse).fill_ == "linear"
