@@ -187,6 +187,7 @@ def main(argv=None):
             "n_test": len(X_test),
             "patch_length_": int(model.patch_length_),
             "time_grid_": model.encoder_.time_grid_,
+            "fill_": model.encoder_.fill_,
             "torchscript_max_abs_diff": ts,
             "torchscript_cpu_s": round(ts_cpu, 2),
             "onnx_streaming_max_abs_diff": ox,
