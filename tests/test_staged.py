@@ -129,6 +129,7 @@ def test_rows_equal_predict_on_cut_series_numpy(numpy_clf, seed, n, T):
     np.testing.assert_array_equal(labels.to_numpy(), numpy_clf.classes_[best])
 
 
+@pytest.mark.parametrize("model", ["grid_clf", "linear_clf"])
 @settings(
     max_examples=15,
     deadline=None,
@@ -136,27 +137,15 @@ def test_rows_equal_predict_on_cut_series_numpy(numpy_clf, seed, n, T):
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(seed=st.integers(0, 2**16), n=st.integers(1, 3), T=st.integers(1, 12))
-def test_rows_equal_predict_on_cut_series_grid_and_patches(grid_clf, seed, n, T):
-    frames = irregular_frames(np.random.default_rng(seed), n, 3, T)
+def test_rows_equal_predict_on_cut_series_on_a_grid(request, model, seed, n, T):
+    """Carried forward (with patches of 3) or drawn (patches of 2)."""
+    est = request.getfixturevalue(model)
+    C = est.n_features_in_
+    frames = irregular_frames(np.random.default_rng(seed), n, C, T)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # time scale of tiny cut series
-        staged = grid_clf.staged_predict_proba(frames)
-        _check_cuts(grid_clf, frames, staged)
-
-
-@settings(
-    max_examples=15,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(seed=st.integers(0, 2**16), n=st.integers(1, 3), T=st.integers(1, 12))
-def test_rows_equal_predict_on_cut_series_linear_fill(linear_clf, seed, n, T):
-    frames = irregular_frames(np.random.default_rng(seed), n, 2, T)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # time scale of tiny cut series
-        staged = linear_clf.staged_predict_proba(frames)
-        _check_cuts(linear_clf, frames, staged)
+        staged = est.staged_predict_proba(frames)
+        _check_cuts(est, frames, staged)
 
 
 @settings(
