@@ -3,8 +3,9 @@
 :func:`export_torchscript` writes a TorchScript module that needs torch
 only, and :func:`export_onnx` an ONNX graph of one streaming step that needs
 an ONNX runtime only. Both hold the encoding the model was fitted with
-(scaling, forward fill, masks, time since each channel's last observation,
-changes, running statistics, the time grid, Δt scaling) and the network, so
+(scaling, forward fill with masks and times since each channel's last
+observation or values drawn between observations, changes, running
+statistics, the time grid, Δt scaling) and the network, so
 they read raw values (NaN where unobserved) and timestamps and give what
 ``predict_proba`` (a classifier) or ``predict`` (a regressor) gives, to
 float32 rounding. :func:`streaming_module` returns the same module in
