@@ -6,6 +6,7 @@ import pytest
 
 from sklearn_cfc import CfCClassifier
 from sklearn_cfc.datasets import make_irregular
+from sklearn_cfc.nn import patched_size
 from sklearn_cfc.panel import PanelEncoder, to_panel
 
 
@@ -127,6 +128,13 @@ def test_estimator_patches_count_grid_steps():
     assert off.encoder_.time_grid_ is None
     observations = to_panel(frames).lengths
     assert off.patch_length_ == int(np.ceil(np.median(observations) / 32))
+    # the default fill follows the grid: drawn on it, carried without it
+    assert clf.encoder_.fill_ == "linear"
+    assert off.encoder_.fill_ == "forward"
+    # per observation, a value and a change per channel: no mask, no time since
+    reads = clf.net_.module_.cfc.input_size
+    assert reads == patched_size(2 * 2, clf.patch_length_)
+    assert off.net_.module_.cfc.input_size == patched_size(4 * 2, off.patch_length_)
 
 
 def test_a_grid_that_would_stretch_a_series_is_refused_or_not_chosen():
