@@ -31,7 +31,8 @@ from ._base import _BaseCfC
 from ._threads import network_width, torch_threads
 from .classifier import CfCClassifier
 from .nn import patch_sequences
-from .panel._encode import _draw_plan, _forward_fill
+from .panel._encode import _draw_plan
+from .panel._panel import last_observed
 from .panel._time import check_time_unit, float_to_index
 
 if TYPE_CHECKING:
@@ -678,13 +679,14 @@ def _per_observation(attr: np.ndarray, panel: Panel, layout: _Layout) -> np.ndar
     C = panel.n_channels
     blocks = attr.reshape(B, T, layout.n_blocks, C)
     observed = panel.mask  # (B, T, C): the encoder made one step per point
+    last = last_observed(observed)  # -1 before a channel's first one
+    seen = last >= 0
     change = 0.0 if layout.change is None else blocks[:, :, layout.change]
     stats = blocks[:, :, list(layout.stats.values())].sum(2)
     if layout.linear:
         # a drawn value is (1 - w) times the latest observation plus w times
         # the one it goes towards, and its change moves towards the latter
-        _, _, seen, times = _forward_fill(panel)
-        drawn, share, upcoming = _draw_plan(panel, seen, times)
+        drawn, share, upcoming = _draw_plan(panel, seen)
         value = blocks[:, :, 0]
         latest = np.where(drawn, (1.0 - share) * value, value) + stats
         ahead = np.where(drawn, share * value + change, 0.0)
@@ -698,9 +700,7 @@ def _per_observation(attr: np.ndarray, panel: Panel, layout: _Layout) -> np.ndar
         here = blocks[:, :, 1] + change
         latest = blocks[:, :, 0] + blocks[:, :, 2] + stats
         out = np.where(observed, here, 0.0)
-    last = np.where(observed, np.arange(T)[None, :, None], -1)
-    np.maximum.accumulate(last, axis=1, out=last)
-    b, t, c = np.nonzero(last >= 0)
+    b, t, c = np.nonzero(seen)
     flat = (b * T + last[b, t, c]) * C + c
     out += np.bincount(flat, weights=latest[b, t, c], minlength=B * T * C).reshape(
         B, T, C

@@ -475,7 +475,7 @@ class CfC(nn.Module):
             if not (isinstance(state, (tuple, list)) and len(state) == 2):
                 raise ValueError(
                     "CfC: with mixed_memory=True, state must be a pair (h, c) of "
-                    f"tensors of shape {_shape_text(expected)}, got "
+                    f"tensors of shape {expected}, got "
                     f"{_describe(state)}."
                 )
             h, c = state
@@ -489,22 +489,15 @@ class CfC(nn.Module):
     def _check_state_tensor(s, name, expected, x, unbatched):
         if not isinstance(s, Tensor):
             raise TypeError(
-                f"CfC: {name} must be a tensor of shape {_shape_text(expected)}, "
-                f"got {_describe(s)}."
+                f"CfC: {name} must be a tensor of shape {expected}, got {_describe(s)}."
             )
         if s.shape != expected:
             raise ValueError(
-                f"CfC: expected {name} of shape {_shape_text(expected)}, got "
-                f"{tuple(s.shape)}."
+                f"CfC: expected {name} of shape {expected}, got {tuple(s.shape)}."
             )
         if s.dtype != x.dtype or s.device != x.device:
             s = s.to(dtype=x.dtype, device=x.device)
         return s.unsqueeze(0) if unbatched else s
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    """A shape as the messages write it: ``(4,)``, ``(2, 4)``."""
-    return str(tuple(shape))
 
 
 def _describe(obj) -> str:

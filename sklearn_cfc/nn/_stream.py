@@ -788,9 +788,9 @@ class CfCStream(nn.Module):
         started = state[2][:, self.N_OBS] > 0
         # the grid points before the current one, as they would be encoded
         # were the current point closed now
-        state, bad = self._close_pending(started, state)
-        channels, times, counters, network = state[0], state[1], state[2], state[3]
-        patch = state[4]
+        channels, times, counters, network, patch, bad = self._close_pending(
+            started, state[0], state[1], state[2], state[3], state[4]
+        )
         x, dt, bad_now, _ = self._open_step(channels, times, counters)
         k, F = self.patch_length, self.width
         steps = self._with_step(patch, counters, x, dt)
@@ -869,18 +869,21 @@ class CfCStream(nn.Module):
         return channels, times, counters, network, patch, bad & rows
 
     def _close_pending(
-        self, rows: Tensor, state: list[Tensor]
-    ) -> tuple[list[Tensor], Tensor]:
+        self,
+        rows: Tensor,
+        channels: Tensor,
+        times: Tensor,
+        counters: Tensor,
+        network: Tensor,
+        patch: Tensor,
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
         """Commit the grid points without an observation before the current
         one, of the series ``rows``; they are encoded only now because with
-        ``fill="linear"`` they depend on the current point's values."""
-        channels, times, counters, network, patch = (
-            state[0],
-            state[1],
-            state[2],
-            state[3],
-            state[4],
-        )
+        ``fill="linear"`` they depend on the current point's values.
+
+        Takes and returns the five state tensors one by one (see
+        :meth:`_commit`), and which rows overflowed.
+        """
         pending = torch.where(rows, counters[:, self.PENDING], 0)
         bad = torch.zeros_like(rows)
         start = times[:, self.PREV_TIME]  # the step before the points
@@ -903,7 +906,7 @@ class CfCStream(nn.Module):
             e += 1
         left = torch.where(rows, 0, counters[:, self.PENDING])
         counters = torch.cat([counters[:, :3], left[:, None]], 1)
-        return [channels, times, counters, network, patch], bad
+        return channels, times, counters, network, patch, bad
 
     def _advance(
         self,
@@ -934,16 +937,10 @@ class CfCStream(nn.Module):
         later = active & ~first & (new_slot > slot)
         same = active & ~first & (new_slot == slot)
         times = torch.cat([times[:, :1], t0[:, None], times[:, 2:]], 1)
-        state = [state[0], times, counters, state[3], state[4]]
         # a later grid point closes the current one: first the points
         # without an observation before it, then the point itself
-        state, bad = self._close_pending(later, state)
-        channels, times, counters, network, patch = (
-            state[0],
-            state[1],
-            state[2],
-            state[3],
-            state[4],
+        channels, times, counters, network, patch, bad = self._close_pending(
+            later, state[0], times, counters, state[3], state[4]
         )
         opened = self._open_step(channels, times, counters)
         channels, times, counters, network, patch, bad_open = self._commit(

@@ -210,14 +210,13 @@ def _forward_fill(panel):
     return filled, last, seen, times
 
 
-def _draw_plan(panel, seen, times):
+def _draw_plan(panel, seen):
     """Where ``fill="linear"`` draws a channel, how far along, and towards which step.
 
     A channel is drawn at a step without any observation when it has a
     value already (``seen``, from :func:`_forward_fill`) and is observed at
     the next step that has an observation; the line goes from its value at
-    the last step with an observation to that observation. ``times`` is
-    the panel's times as (n, T, 1) without NaN.
+    the last step with an observation to that observation.
 
     Returns
     -------
@@ -235,6 +234,7 @@ def _draw_plan(panel, seen, times):
     """
     mask = panel.mask
     T = mask.shape[1]
+    times = np.nan_to_num(panel.times)[:, :, None]
     occupied = mask.any(axis=-1)
     steps = np.arange(T)
     # per step, the last step before or at it, and the first at or after
@@ -255,13 +255,13 @@ def _draw_plan(panel, seen, times):
     return drawn, share, upcoming
 
 
-def _drawn(panel, filled, seen, times):
+def _drawn(panel, filled, seen):
     """``filled`` (from :func:`_forward_fill`) with the values ``fill="linear"``
     draws across steps without an observation (see :func:`_draw_plan`)."""
     # float64 whether or not anything is drawn, so that the changes along
     # the path round alike for a series and its cuts
     filled = filled.astype(np.float64)
-    drawn, share, upcoming = _draw_plan(panel, seen, times)
+    drawn, share, upcoming = _draw_plan(panel, seen)
     if not drawn.any():
         return filled
     target = np.take_along_axis(panel.values, upcoming, axis=1)
@@ -280,6 +280,13 @@ def _path_changes(filled, lengths):
         np.subtract(filled[:, 1:], filled[:, :-1], out=changes[:, 1:])
         changes[np.arange(filled.shape[1]) >= lengths[:, None]] = np.nan
     return changes
+
+
+def _changes_read(panel, linear, shown, filled):
+    """The changes the ``differences`` inputs read: along the values the
+    steps show (``shown``) with ``fill="linear"``, else since each
+    channel's previous observation (``filled``: the forward fill)."""
+    return _path_changes(shown, panel.lengths) if linear else _changes(panel, filled)
 
 
 def _changes(panel, filled=None):
@@ -909,12 +916,10 @@ class PanelEncoder(BaseEstimator):
             self.dt_scale_ = float(self.dt_scale)
         self.running_stats_ = _stats(self.running_stats)
         if self.differences:
-            if self.fill_ == "linear":
-                filled, _, seen, times = _forward_fill(panel)
-                filled = _drawn(panel, filled, seen, times)
-                changes = _path_changes(filled, panel.lengths)
-            else:
-                changes = _changes(panel)
+            linear = self.fill_ == "linear"
+            filled, _, seen, _ = _forward_fill(panel)
+            shown = _drawn(panel, filled, seen) if linear else filled
+            changes = _changes_read(panel, linear, shown, filled)
             seen = np.isfinite(changes)
             count = seen.sum((0, 1))
             square = np.where(seen, np.square(changes), 0.0).sum((0, 1))
@@ -963,9 +968,8 @@ class PanelEncoder(BaseEstimator):
         filled, step, seen, times = _forward_fill(panel)
         last_time = np.take_along_axis(times, step, axis=1)
         linear = self.fill_ == "linear"
-        locf = filled
-        if linear:
-            filled = _drawn(panel, filled, seen, times)
+        # what each step holds: the forward fill, or the values drawn
+        shown = _drawn(panel, filled, seen) if linear else filled
 
         width = (1 if linear else 3) + bool(self.differences) + len(stats)
         inputs = np.empty((n, T, width * C), dtype=np.float32)
@@ -982,13 +986,13 @@ class PanelEncoder(BaseEstimator):
         head = inputs[:, :, :C]
         clip = self._clip
         with np.errstate(over="ignore"):
-            np.divide(filled - self.mean_, self.scale_, out=head, casting="unsafe")
+            np.divide(shown - self.mean_, self.scale_, out=head, casting="unsafe")
         if clip is not None:
             np.clip(head, -clip, clip, out=head)
         else:
             _check_values(head, panel, self.mean_, self.scale_)
         # NaN left = no observation yet (step 0 unobserved): input 0 = mean
-        np.copyto(head, 0.0, where=np.isnan(filled))
+        np.copyto(head, 0.0, where=np.isnan(shown))
         np.copyto(head, 0.0, where=~valid[:, :, None])  # padding
         start = C
         if not linear:
@@ -1002,10 +1006,7 @@ class PanelEncoder(BaseEstimator):
             start = 3 * C
         if self.differences:
             change = inputs[:, :, start : start + C]
-            if linear:
-                changes = _path_changes(filled, panel.lengths)
-            else:
-                changes = _changes(panel, locf)
+            changes = _changes_read(panel, linear, shown, filled)
             with np.errstate(over="ignore"):
                 np.divide(changes, self.change_scale_, out=change, casting="unsafe")
             if clip is not None:
