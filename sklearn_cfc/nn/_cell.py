@@ -214,7 +214,7 @@ class CfCCell(nn.Module):
         uniform values; in pure mode ``w_tau`` starts at 0 and ``A`` at 1, as
         in the official implementation.
         """
-        for layer in self.backbone:
+        for layer in self._modules["backbone"]:
             layer.reset_parameters()
             nn.init.xavier_uniform_(layer.weight)
         self.heads.reset_parameters()
@@ -293,7 +293,7 @@ class CfCCell(nn.Module):
         act = self._act
         z, scale = torch.cat([x, h], dim=-1), 1.0
         drop = self.training and self.backbone_dropout > 0
-        for layer in self.backbone:
+        for layer in self._modules["backbone"]:
             # inner * (W (scale * z) + b)
             a = torch.addmm(
                 layer.bias,
@@ -309,7 +309,8 @@ class CfCCell(nn.Module):
 
     def _update(self, z: Tensor, dt: Tensor, scale: float = 1.0) -> Tensor:
         """The closed-form update from features ``scale * z`` and ``dt`` (B, 1)."""
-        heads = torch.addmm(self.heads.bias, z, self.heads.weight.t(), alpha=scale)
+        layer = self._modules["heads"]  # as in CfC.step: one lookup, no fallback
+        heads = torch.addmm(layer.bias, z, layer.weight.t(), alpha=scale)
         if self.mode == "pure":
             decay = torch.exp(-dt * (self.w_tau.abs() + heads.abs()))
             return self.A - self.A * decay * heads
@@ -358,10 +359,15 @@ def _cell_dt(dt, batch: int, like: Tensor) -> Tensor:
 def _check_dt(dt: Tensor, lengths: Tensor | None, who: str) -> None:
     """Raise if ``dt`` (B, T) is NaN, infinite or negative at a real step."""
     if lengths is None and dt.numel():
-        # one reduction on the common path: NaN propagates through both ends
-        lo, hi = torch.aminmax(dt)
-        if lo.item() >= 0 and hi.item() < math.inf:
-            return
+        # the common path: one read for a single value (an online step of
+        # one series), else one reduction (NaN propagates through both ends)
+        if dt.numel() == 1:
+            if 0.0 <= dt.item() < math.inf:
+                return
+        else:
+            lo, hi = torch.aminmax(dt)
+            if lo.item() >= 0 and hi.item() < math.inf:
+                return
     bad = ~torch.isfinite(dt) | (dt < 0)
     if lengths is not None:
         steps = torch.arange(dt.shape[1], device=dt.device)

@@ -250,8 +250,11 @@ class CfC(nn.Module):
         """
         # Called once per observation: every attribute lookup and indexing
         # call here costs about as much as a small kernel (see the online
-        # step in benchmarks/speed.py), so each is done once.
-        cell = self.cell
+        # step in benchmarks/speed.py), so each is done once, and submodules
+        # are read from the registry that ``nn.Module.__getattr__`` consults
+        # (the same objects, without its fallback lookup).
+        modules = self._modules
+        cell = modules["cell"]
         ndim = x.dim() if isinstance(x, Tensor) else 0
         if ndim not in (1, 2):
             raise ValueError(
@@ -272,7 +275,7 @@ class CfC(nn.Module):
         dtb = _cell_dt(dt, batch, xb)
         # the cell's own update, without its argument checks (done above)
         new: State
-        lstm = self.lstm  # not None exactly with mixed memory
+        lstm = modules.get("lstm")  # an LSTM cell exactly with mixed memory
         if lstm is not None:
             # torch.nn.LSTMCell's own update, without its module call
             h, c = torch.lstm_cell(

@@ -408,6 +408,20 @@ def test_step_bad_input_is_named(kwargs, message):
         model.step(**args)
 
 
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_step_of_one_series_checks_its_dt(bad):
+    # one series is checked by reading its one value, not by a reduction
+    model = CfC(3, 5, mixed_memory=True)
+    message = (
+        "CfCCell: dt must be finite and non-negative at every real step (the "
+        f"time since the previous observation); got {bad} for sequence 0."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        model.step(torch.randn(1, 3), torch.tensor([bad]))
+    state = model.step(torch.randn(1, 3), torch.tensor([0.0]))  # 0 is allowed
+    assert state[0].shape == (1, 5)
+
+
 def test_cell_unbatched_and_scalar_dt():
     cell = CfCCell(3, 4).double()
     x = torch.randn(3, dtype=torch.float64)
