@@ -214,7 +214,7 @@ class CfCCell(nn.Module):
         uniform values; in pure mode ``w_tau`` starts at 0 and ``A`` at 1, as
         in the official implementation.
         """
-        for layer in self._modules["backbone"]:
+        for layer in self.backbone:
             layer.reset_parameters()
             nn.init.xavier_uniform_(layer.weight)
         self.heads.reset_parameters()
@@ -293,7 +293,7 @@ class CfCCell(nn.Module):
         act = self._act
         z, scale = torch.cat([x, h], dim=-1), 1.0
         drop = self.training and self.backbone_dropout > 0
-        for layer in self._modules["backbone"]:
+        for layer in cast("_Linears", self._modules["backbone"]):
             # inner * (W (scale * z) + b)
             a = torch.addmm(
                 layer.bias,
@@ -309,7 +309,8 @@ class CfCCell(nn.Module):
 
     def _update(self, z: Tensor, dt: Tensor, scale: float = 1.0) -> Tensor:
         """The closed-form update from features ``scale * z`` and ``dt`` (B, 1)."""
-        layer = self._modules["heads"]  # as in CfC.step: one lookup, no fallback
+        # as in CfC.step: one lookup, without nn.Module's fallback
+        layer = cast("nn.Linear", self._modules["heads"])
         heads = torch.addmm(layer.bias, z, layer.weight.t(), alpha=scale)
         if self.mode == "pure":
             decay = torch.exp(-dt * (self.w_tau.abs() + heads.abs()))

@@ -254,7 +254,7 @@ class CfC(nn.Module):
         # are read from the registry that ``nn.Module.__getattr__`` consults
         # (the same objects, without its fallback lookup).
         modules = self._modules
-        cell = modules["cell"]
+        cell = cast("CfCCell", modules["cell"])
         ndim = x.dim() if isinstance(x, Tensor) else 0
         if ndim not in (1, 2):
             raise ValueError(
@@ -275,7 +275,8 @@ class CfC(nn.Module):
         dtb = _cell_dt(dt, batch, xb)
         # the cell's own update, without its argument checks (done above)
         new: State
-        lstm = modules.get("lstm")  # an LSTM cell exactly with mixed memory
+        # an LSTM cell exactly with mixed memory
+        lstm = cast("nn.LSTMCell | None", modules.get("lstm"))
         if lstm is not None:
             # torch.nn.LSTMCell's own update, without its module call
             h, c = torch.lstm_cell(
