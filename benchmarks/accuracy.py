@@ -1119,6 +1119,10 @@ def _public(argv):
             out[i] = "--physionet-path=<folder with set-b>"
         elif arg == "--physionet-path" and i + 1 < len(out):
             out[i + 1] = "<folder with set-b>"
+        elif arg.startswith("--output="):
+            out[i] = "--output=<json file>"
+        elif arg == "--output" and i + 1 < len(out):
+            out[i + 1] = "<json file>"
     return out
 
 

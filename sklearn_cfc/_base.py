@@ -373,7 +373,7 @@ class _BaseCfC(
         ],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "scale": ["boolean", StrOptions({"standard", "robust"})],
+        "scale": ["boolean", StrOptions({"standard", "robust", "auto"})],
         "time_channel": "no_validation",  # checked by to_panel
         "time_unit": "no_validation",  # checked by to_panel
         "dt_scale": [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")],

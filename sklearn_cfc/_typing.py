@@ -45,7 +45,7 @@ Aggregation: TypeAlias = Literal["mean", "sum", "first", "last", "min", "max"]
 
 # ------------------------------------------------------ input encoding options
 #: ``scale``: standard (True) or robust scaling, or none.
-Scaling: TypeAlias = "bool | Literal['standard', 'robust']"
+Scaling: TypeAlias = "bool | Literal['standard', 'robust', 'auto']"
 #: ``running_stats``: all four (True), none, or some of them by name.
 RunningStats: TypeAlias = "bool | list[str] | tuple[str, ...]"
 #: ``dt_scale``: learnt from the data ("median") or given.

@@ -135,12 +135,16 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         runs to ``max_epochs`` as planned.
     tol : float, default=1e-4
         Smallest change of the monitored loss that counts as improvement.
-    scale : bool, "standard" or "robust", default=True
+    scale : bool, "standard", "robust" or "auto", default="auto"
         Scale each channel with statistics of the training data: "standard"
         (or True) by mean and standard deviation, "robust" by median and
         interquartile range, clipped to +-10 (for channels with outliers);
-        False leaves values as they are. See
-        :class:`sklearn_cfc.panel.PanelEncoder`.
+        False leaves values as they are. "auto" is "standard", after
+        compressing, with ``asinh(x / r)``, each channel whose scale differs
+        between series by orders of magnitude (standard deviations of the
+        training series spanning more than a factor 1000; ``r`` is their
+        10th percentile, in ``encoder_.compress_``), so that small series
+        keep their shape. See :class:`sklearn_cfc.panel.PanelEncoder`.
     time_channel : int, str or None, default=None
         For numpy input, the channel holding each observation's timestamp
         (removed from the features); for data frames the timestamps are the
@@ -352,7 +356,7 @@ class CfCClassifier(ClassifierMixin, _BaseCfC):
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
-        scale: Scaling = True,
+        scale: Scaling = "auto",
         time_channel: int | str | None = None,
         time_unit: TimeUnit = "s",
         dt_scale: DtScale = "median",

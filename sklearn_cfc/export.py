@@ -115,6 +115,7 @@ def streaming_module(estimator: Any) -> CfCStream:
         est.net_.module_,
         mean=enc.mean_,
         scale=enc.scale_,
+        compress=getattr(enc, "compress_", None),
         dt_scale=enc.dt_scale_,
         clip=enc._clip,
         change_scale=enc.change_scale_ if enc.differences else None,

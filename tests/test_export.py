@@ -268,8 +268,31 @@ def _linear_clf():
     )
 
 
+def _compressed_clf():
+    """scale="auto" compressing the first channel, whose scale differs by
+    orders of magnitude between series (the second is left as it is), on
+    a time grid where observations meet, values drawn across empty points."""
+    rng = np.random.default_rng(10)
+
+    def frames(rng, n):
+        out = irregular_frames(rng, n, 2, 14, scale=3.0, shift=1.0)
+        for f in out:
+            f[f.columns[0]] *= 10.0 ** rng.uniform(-3.0, 2.0)
+        return out
+
+    X = frames(rng, 30)
+    y = np.array([k % 2 for k in range(30)])
+    est = CfCClassifier(
+        **TINY, patch_length=2, time_grid=1.5, fill="linear", random_state=0
+    ).fit(X, y)
+    assert est.encoder_.compress_[0] > 0
+    assert est.encoder_.compress_[1] == 0
+    return est, frames(np.random.default_rng(11), 6)
+
+
 MODELS = {
     "grid_clf": _grid_clf,
+    "compressed_clf": _compressed_clf,
     "linear_clf": _linear_clf,
     "plain_clf": _plain_clf,
     "datetime_reg": _datetime_reg,

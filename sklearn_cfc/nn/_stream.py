@@ -124,6 +124,11 @@ class CfCStream(nn.Module):
     mean, scale : array-like of shape (C,)
         Each channel's centre and scale: the network reads
         ``(value - mean) / scale``.
+    compress : array-like of shape (C,) or None, default=None
+        ``PanelEncoder``'s ``compress_``: where positive, each value of the
+        channel (a grid point's average, with a grid) is first mapped to
+        ``asinh(value / compress)`` and rounded to float32, as
+        ``scale="auto"`` does; None or 0 leave the channel as it is.
     dt_scale : float
         The time scale gaps and times since an observation are divided by.
     clip : float or None, default=None
@@ -219,6 +224,7 @@ class CfCStream(nn.Module):
 
     mean: Tensor
     scale: Tensor
+    compress: Tensor
     change_scale: Tensor
     target_mean: Tensor
     target_scale: Tensor
@@ -239,6 +245,7 @@ class CfCStream(nn.Module):
         "dt_scale",
         "clip",
         "has_clip",
+        "has_compress",
         "differences",
         "stat_min",
         "stat_max",
@@ -279,6 +286,7 @@ class CfCStream(nn.Module):
         mean: Any,
         scale: Any,
         dt_scale: float,
+        compress: Any = None,
         clip: float | None = None,
         change_scale: Any = None,
         running_stats: Sequence[str] = (),
@@ -302,6 +310,13 @@ class CfCStream(nn.Module):
         self.n_channels = C
         self.register_buffer("mean", _vector(mean, C, "mean"))
         self.register_buffer("scale", _vector(scale, C, "scale"))
+        self.register_buffer(
+            "compress",
+            torch.zeros(C, dtype=torch.float64)
+            if compress is None
+            else _vector(compress, C, "compress"),
+        )
+        self.has_compress = bool((self.compress > 0).any())
         self.dt_scale = _positive(dt_scale, "dt_scale")
         self.clip = _positive(clip, "clip", optional=True)
         self.has_clip = clip is not None
@@ -724,7 +739,22 @@ class CfCStream(nn.Module):
         observed = n > 0
         # as Panel.on_grid: the float32 mean of the values meeting at a point
         mean = (total / n.clamp_min(1.0)).to(torch.float32).to(torch.float64)
+        if self.has_compress:
+            mean = self._compress(mean)
         return torch.where(observed, mean, float("nan")), observed
+
+    def _compress(self, values: Tensor) -> Tensor:
+        """``asinh(values / compress)`` on the compressed channels, rounded
+        to float32 as ``PanelEncoder`` rounds it. Written with logarithm and
+        square root, which every ONNX runtime has, and ``log(2|x|)`` beyond
+        1e8, where it equals asinh to float64 precision (and ``x * x``
+        could overflow)."""
+        on = self.compress > 0
+        x = values / torch.where(on, self.compress, 1.0)
+        a = x.abs()
+        near = torch.log(a + torch.sqrt(torch.where(a > 1e8, 0.0, a * a) + 1.0))
+        y = torch.sign(x) * torch.where(a > 1e8, torch.log(2.0 * a), near)
+        return torch.where(on, y.to(torch.float32).to(torch.float64), values)
 
     def _open_step(
         self, channels: Tensor, times: Tensor, counters: Tensor

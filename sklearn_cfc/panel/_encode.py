@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from numbers import Real
 from typing import TYPE_CHECKING, NamedTuple
@@ -46,6 +47,9 @@ __all__ = ["EncodedPanel", "PanelEncoder", "check_channels"]
 
 RUNNING_STATS = ("min", "max", "mean", "count")
 ROBUST_CLIP = 10.0  # robustly scaled values are clipped to +-ROBUST_CLIP
+# scale="auto" compresses a channel whose instances' standard deviations span
+# more than this factor (90th over 10th percentile): see _compression
+COMPRESS_SPAN = 1000.0
 # check_channels warns when a panel's median gap is more than this factor
 # away from the one seen in fit (either way); see PanelEncoder's Notes
 DT_DRIFT_FACTOR = 100.0
@@ -89,7 +93,54 @@ def _scaling(value):
     """'standard', 'robust' or None (no scaling) for a valid ``scale``."""
     if _is_bool(value):
         return "standard" if value else None
-    return value
+    return "standard" if value == "auto" else value
+
+
+def _compression(panel):
+    """The reference scale of each channel that ``scale="auto"`` compresses.
+
+    A channel is compressed when the standard deviations of its instances
+    (each over its own observations; instances whose values do not vary
+    beyond float32 resolution left out) span more than ``COMPRESS_SPAN``
+    (three orders of magnitude), 90th percentile over 10th: one global
+    scale would then squash the series of the small instances flat. Its
+    reference is that 10th percentile; 0 marks a channel left as it is.
+
+    Returns
+    -------
+    ndarray of shape (n_channels,), float64
+    """
+    C = panel.n_channels
+    ref = np.zeros(C)
+    values = np.where(panel.mask, panel.values, np.nan).astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # unobserved: NaN
+        spread = np.nanstd(values, axis=1)  # (n, C)
+        level = np.abs(np.nanmean(values, axis=1))
+    del values
+    # beyond a few float32 steps of the level (NaN compares False)
+    varies = spread > 1e-6 * level
+    for c in range(C):
+        varying = spread[varies[:, c], c]
+        if len(varying) < 2:
+            continue
+        low, high = np.percentile(varying, [10, 90])
+        if high > COMPRESS_SPAN * low:
+            ref[c] = low
+    return ref
+
+
+def _compressed(panel, ref):
+    """``panel`` with each channel ``c`` where ``ref[c] > 0`` mapped by
+    ``asinh(value / ref[c])`` (float32, as panel values are): about linear
+    within a few references of 0 and logarithmic beyond, so that a series
+    keeps its shape whatever its scale, and the scale becomes a level."""
+    if ref is None or not np.any(ref > 0):
+        return panel
+    values = panel.values.copy()
+    cols = np.flatnonzero(ref > 0)
+    values[:, :, cols] = np.arcsinh(values[:, :, cols].astype(np.float64) / ref[cols])
+    return dataclasses.replace(panel, values=values)
 
 
 def _stats(value):
@@ -114,8 +165,10 @@ def _is_positive_number(value):
 
 
 SCALE = _Satisfies(
-    lambda v: _is_bool(v) or (isinstance(v, str) and v in ("standard", "robust")),
-    "a bool, 'standard' or 'robust'",
+    lambda v: (
+        _is_bool(v) or (isinstance(v, str) and v in ("standard", "robust", "auto"))
+    ),
+    "a bool, 'standard', 'robust' or 'auto'",
 )
 DT_SCALE = _Satisfies(
     lambda v: (isinstance(v, str) and v == "median") or _is_positive_number(v),
@@ -659,7 +712,7 @@ class PanelEncoder(BaseEstimator):
 
     Parameters
     ----------
-    scale : bool, 'standard' or 'robust', default=True
+    scale : bool, 'standard', 'robust' or 'auto', default=True
         How each channel is scaled, as ``(value - mean_) / scale_``.
         'standard' (or True): by its mean and standard deviation. 'robust':
         by its median and its interquartile range divided by 1.349 (the
@@ -667,6 +720,18 @@ class PanelEncoder(BaseEstimator):
         [-10, 10], so that a few wild values (unit errors, sentinels such as
         -1 or 9999) neither squash the ordinary ones towards 0 nor dominate
         the running statistics. False: no scaling (``mean_`` 0, ``scale_`` 1).
+        'auto': 'standard', after compressing each channel whose scale
+        differs between instances by orders of magnitude (electrical
+        currents of appliances from phone chargers to heaters, case counts
+        of small and large countries): where the standard deviations of the
+        training instances span more than a factor 1000 (90th percentile over
+        10th), every value ``x`` of the channel becomes
+        ``asinh(x / compress_[c])`` first, ``compress_[c]`` being that 10th
+        percentile. The map is about linear near 0 and logarithmic beyond,
+        so the shape of a small series is no longer squashed flat by the
+        large ones, and its scale becomes a level the network can read. It
+        works on each value alone, so it is causal. Other channels are as
+        with 'standard'.
     dt_scale : 'median' or float, default='median'
         Divisor of Δt: 'median' learns the median positive gap between
         consecutive observations in ``fit`` (``dt_median_``; 1.0 when no
@@ -728,6 +793,11 @@ class PanelEncoder(BaseEstimator):
         Per-channel standard deviation, or interquartile range / 1.349 when
         ``scale='robust'`` (then the standard deviation where that range is
         0; 1 where both are 0 or undefined).
+    compress_ : ndarray of shape (n_channels,)
+        Per channel, the reference ``r`` of the compression
+        ``asinh(value / r)`` applied before scaling with ``scale='auto'``,
+        0 for a channel left as it is (every channel with another
+        ``scale``).
     dt_scale_ : float
         The time scale Δt is divided by.
     dt_median_ : float
@@ -904,6 +974,8 @@ class PanelEncoder(BaseEstimator):
         if self.time_grid_ is not None:
             panel = _on_grid(panel, self.time_grid_)
         C = panel.n_channels
+        self.compress_ = _compression(panel) if self.scale == "auto" else np.zeros(C)
+        panel = _compressed(panel, self.compress_)
         if scaling is not None:
             self.mean_, self.scale_ = _channel_scaling(panel, scaling)
         else:
@@ -963,6 +1035,7 @@ class PanelEncoder(BaseEstimator):
         # check_channels judges once per panel (estimators transform batches)
         _check_channel_layout(panel, self)
         _check_time_kind(panel, self, type(self).__name__)
+        panel = _compressed(panel, getattr(self, "compress_", None))
         n, T, C = panel.values.shape
         mask = panel.mask
         filled, step, seen, times = _forward_fill(panel)
@@ -1072,7 +1145,9 @@ class PanelEncoder(BaseEstimator):
 
         Returns
         -------
-        ndarray of the same shape, ``values * scale_ + mean_``
+        ndarray of the same shape
+            ``values * scale_ + mean_``, then ``compress_ * sinh(.)`` on the
+            channels ``scale='auto'`` compressed.
         """
         check_is_fitted(self)
         values = np.asarray(values)
@@ -1082,4 +1157,8 @@ class PanelEncoder(BaseEstimator):
                 f"values must have shape (..., {C}), its last axis one entry per "
                 f"channel seen in fit; got shape {values.shape}."
             )
-        return values * self.scale_ + self.mean_
+        out = values * self.scale_ + self.mean_
+        ref = getattr(self, "compress_", None)
+        if ref is not None and np.any(ref > 0):
+            out = np.where(ref > 0, np.sinh(out) * ref, out)
+        return out

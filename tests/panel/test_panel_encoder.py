@@ -267,11 +267,68 @@ def test_robust_scaling_ignores_a_wild_value():
     np.testing.assert_allclose(first, [ph[0], 0.0], rtol=1e-5, atol=1e-6)
 
 
+# ------------------------------------------------------- scale="auto"
+def _amplitudes(rng, n, spans):
+    """n series of two channels: the first a sine of an amplitude drawn over
+    ``spans`` orders of magnitude, the second noise of unit scale."""
+    frames = []
+    for _ in range(n):
+        t = np.arange(20.0)
+        amplitude = 10.0 ** rng.uniform(-spans / 2, spans / 2)
+        frames.append(
+            pd.DataFrame({"a": amplitude * np.sin(t / 3.0), "b": rng.normal(size=20)})
+        )
+    return frames
+
+
+def test_auto_scale_compresses_a_channel_whose_scales_span_orders_of_magnitude():
+    frames = _amplitudes(np.random.default_rng(0), 40, spans=5)
+    enc = PanelEncoder(scale="auto").fit(frames)
+    stds = np.array([f.to_numpy(np.float32).std(0, dtype=np.float64) for f in frames])
+    np.testing.assert_allclose(enc.compress_[0], np.percentile(stds[:, 0], 10))
+    assert enc.compress_[1] == 0  # scales within a factor of a few
+    mapped = [
+        f.assign(a=np.arcsinh(f["a"].to_numpy(np.float32) / enc.compress_[0]))
+        for f in frames
+    ]
+    standard = PanelEncoder(scale="standard").fit(mapped)
+    np.testing.assert_allclose(enc.mean_, standard.mean_, rtol=1e-6)
+    np.testing.assert_allclose(enc.scale_, standard.scale_, rtol=1e-6)
+    inputs = enc.transform(frames).inputs
+    np.testing.assert_allclose(
+        inputs, standard.transform(mapped).inputs, rtol=1e-5, atol=1e-5
+    )
+    # the smallest series is no longer squashed flat by the large ones ...
+    small = int(np.argmin(stds[:, 0]))
+    standard_inputs = PanelEncoder().fit(frames).transform(frames).inputs
+    assert inputs[small, :, 0].std() > 100 * standard_inputs[small, :, 0].std()
+    # ... and inverse_scale undoes the map
+    np.testing.assert_allclose(
+        enc.inverse_scale(inputs[small, :, :2]),
+        frames[small].to_numpy(np.float32),
+        rtol=1e-4,
+        atol=1e-6 * stds[small, 0],
+    )
+
+
+def test_auto_scale_leaves_similar_scales_and_other_scales_compress_nothing():
+    frames = _amplitudes(np.random.default_rng(1), 40, spans=1)
+    auto = PanelEncoder(scale="auto").fit(frames)
+    assert not auto.compress_.any()
+    np.testing.assert_array_equal(
+        auto.transform(frames).inputs,
+        PanelEncoder().fit(frames).transform(frames).inputs,
+    )
+    wide = _amplitudes(np.random.default_rng(0), 40, spans=5)
+    for scale in (True, "robust", False):
+        assert not PanelEncoder(scale=scale).fit(wide).compress_.any()
+
+
 @pytest.mark.parametrize("bad", ["minmax", None, 1.0])
 def test_bad_scale(panel, bad):
     msg = (
-        "The 'scale' parameter of PanelEncoder must be a bool, 'standard' or "
-        f"'robust'. Got {bad!r} instead."
+        "The 'scale' parameter of PanelEncoder must be a bool, 'standard', "
+        f"'robust' or 'auto'. Got {bad!r} instead."
     )
     with pytest.raises(ValueError, match=re.escape(msg)):
         PanelEncoder(scale=bad).fit(panel)
