@@ -1440,8 +1440,8 @@ PANEL = [
         "PanelEncoder-scale",
         lambda: PanelEncoder(scale="minmax").fit(X3()),
         ValueError,
-        "The 'scale' parameter of PanelEncoder must be a bool, 'standard' or "
-        "'robust'. Got 'minmax' instead.",
+        "The 'scale' parameter of PanelEncoder must be a bool, 'standard', "
+        "'robust' or 'auto'. Got 'minmax' instead.",
     ),
     case(
         "PanelEncoder-dt_scale-negative",
