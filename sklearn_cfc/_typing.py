@@ -44,7 +44,8 @@ PanelFormat: TypeAlias = Literal[
 Aggregation: TypeAlias = Literal["mean", "sum", "first", "last", "min", "max"]
 
 # ------------------------------------------------------ input encoding options
-#: ``scale``: standard (True) or robust scaling, or none.
+#: ``scale``: standard (True) or robust scaling, none, or "auto" (standard, after
+#: compressing channels whose scale spans orders of magnitude between series).
 Scaling: TypeAlias = "bool | Literal['standard', 'robust', 'auto']"
 #: ``running_stats``: all four (True), none, or some of them by name.
 RunningStats: TypeAlias = "bool | list[str] | tuple[str, ...]"
