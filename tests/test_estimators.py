@@ -449,8 +449,8 @@ class TestDefaults:
     def test_defaults_read_shapes_whose_scale_spans_orders_of_magnitude(self):
         # the class is the waveform (sine or square); the amplitudes span five
         # orders of magnitude, so one global scale squashes most series flat
-        # (scale="standard" scores 0.85-0.90 with seeds 0-2); the default
-        # compresses the channel (see PanelEncoder) and scores 1.00
+        # (scale="standard" scores 0.85 here, 0.85-0.90 over data seeds 0-2); the
+        # default compresses the channel (see PanelEncoder) and scores 1.00
         rng = np.random.default_rng(0)
         n, T = 120, 40
         y = np.repeat(["sine", "square"], n // 2)
