@@ -683,6 +683,15 @@ def _per_observation(attr: np.ndarray, panel: Panel, layout: _Layout) -> np.ndar
     seen = last >= 0
     change = 0.0 if layout.change is None else blocks[:, :, layout.change]
     stats = blocks[:, :, list(layout.stats.values())].sum(2)
+
+    def credit(where, to, weights):
+        """``weights`` at the steps ``where``, summed onto step ``to`` of
+        their series and channel."""
+        b, t, c = np.nonzero(where)
+        flat = (b * T + to[b, t, c]) * C + c
+        total = np.bincount(flat, weights=weights[b, t, c], minlength=B * T * C)
+        return total.reshape(B, T, C)
+
     if layout.linear:
         # a drawn value is (1 - w) times the latest observation plus w times
         # the one it goes towards, and its change moves towards the latter
@@ -690,22 +699,12 @@ def _per_observation(attr: np.ndarray, panel: Panel, layout: _Layout) -> np.ndar
         value = blocks[:, :, 0]
         latest = np.where(drawn, (1.0 - share) * value, value) + stats
         ahead = np.where(drawn, share * value + change, 0.0)
-        out = np.where(observed, change, 0.0)
-        b, t, c = np.nonzero(drawn)
-        flat = (b * T + upcoming[b, t, c]) * C + c
-        out += np.bincount(flat, weights=ahead[b, t, c], minlength=B * T * C).reshape(
-            B, T, C
-        )
+        out = np.where(observed, change, 0.0) + credit(drawn, upcoming, ahead)
     else:
         here = blocks[:, :, 1] + change
         latest = blocks[:, :, 0] + blocks[:, :, 2] + stats
         out = np.where(observed, here, 0.0)
-    b, t, c = np.nonzero(seen)
-    flat = (b * T + last[b, t, c]) * C + c
-    out += np.bincount(flat, weights=latest[b, t, c], minlength=B * T * C).reshape(
-        B, T, C
-    )
-    return out
+    return out + credit(seen, last, latest)
 
 
 def _to_raw(
